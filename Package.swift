@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+// tinympq: float CNN + MCU memory budget in, mixed 2/4/8-bit integer-only C out.
+import PackageDescription
+
+// The numeric kernels are always built optimised (also in debug builds, so `swift test` runs
+// the fixtures at a usable speed) and with wrapping arithmetic over raw pointers. Setting
+// TINYMPQ_TARGET_CPU (the Makefile sets `haswell` when the CPU has AVX2 and FMA) lets LLVM use
+// wider vectors and fused multiply-add; the float engine is then faster but the binary needs
+// that CPU.
+let targetCPU = Context.environment["TINYMPQ_TARGET_CPU"].flatMap { $0.isEmpty ? nil : $0 }
+var kernelFlags = ["-O", "-enforce-exclusivity=unchecked"]
+if let cpu = targetCPU { kernelFlags += ["-target-cpu", cpu, "-D", "TINYMPQ_FMA"] }
+
+let package = Package(
+    name: "tinympq",
+    platforms: [.macOS(.v14)],
+    products: [.executable(name: "tinympq", targets: ["tinympq"])],
+    targets: [
+        // Debian's zlib, for deflate-compressed NumPy .npz archives.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "Kernels", swiftSettings: [.unsafeFlags(kernelFlags)]),
+        .target(name: "Graph", dependencies: ["Kernels"]),
+        .target(name: "Import", dependencies: ["Graph", "CZlib"]),
+        .target(name: "Pipeline", dependencies: ["Graph", "Import"]),
+        .executableTarget(name: "tinympq", dependencies: ["Pipeline", "Import", "Graph"]),
+        .target(name: "TestSupport", dependencies: ["Graph", "Import"], path: "Tests/TestSupport"),
+        .testTarget(name: "GraphTests", dependencies: ["Graph", "Kernels", "TestSupport"]),
+        .testTarget(name: "ImportTests", dependencies: ["Import", "Graph", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,75 @@
+/// An activation inside the float engine: logical shape plus the physical layout of its data.
+/// Rank-4 tensors made by convolutions and pools are kept NHWC (channel innermost), which is
+/// what the kernels want; everything else is logical row-major.
+struct Value {
+    var shape: [Int]
+    var nhwc: Bool
+    var data: [Float]
+
+    init(shape: [Int], nhwc: Bool, data: [Float]) {
+        self.shape = shape
+        self.nhwc = nhwc && shape.count == 4
+        self.data = data
+    }
+
+    init(logical t: Tensor) { self.init(shape: t.shape, nhwc: false, data: t.data) }
+
+    /// Data is identical in both layouts when H·W == 1 or C == 1.
+    private var layoutFree: Bool { shape.count != 4 || shape[1] == 1 || shape[2] * shape[3] == 1 }
+
+    func toLogical() -> Value {
+        guard nhwc, !layoutFree else { return Value(shape: shape, nhwc: false, data: data) }
+        return Value(shape: shape, nhwc: false, data: transposeData(data, shape: [shape[0], shape[2], shape[3], shape[1]], perm: [0, 3, 1, 2]))
+    }
+
+    func toNHWC() -> Value {
+        guard shape.count == 4 else { return self }
+        guard !nhwc, !layoutFree else { return Value(shape: shape, nhwc: true, data: data) }
+        return Value(shape: shape, nhwc: true, data: transposeData(data, shape: shape, perm: [0, 2, 3, 1]))
+    }
+
+    var tensor: Tensor { Tensor(shape: shape, data: toLogical().data) }
+
+    /// Strides of each logical axis into `data`.
+    var strides: [Int] {
+        if nhwc {
+            let (c, w) = (shape[1], shape[3])
+            return [shape[2] * w * c, 1, w * c, c]
+        }
+        return Tensor.strides(shape)
+    }
+}
+
+/// Row-major transpose: output axis i is input axis perm[i].
+func transposeData(_ data: [Float], shape: [Int], perm: [Int]) -> [Float] {
+    let inStrides = Tensor.strides(shape)
+    let outShape = perm.map { shape[$0] }
+    let src = perm.map { inStrides[$0] }
+    return gather(count: data.count, shape: outShape, strides: src, from: data)
+}
+
+/// Reads `from` at strided offsets, iterating `shape` row-major.
+func gather(count: Int, shape: [Int], strides: [Int], from: [Float]) -> [Float] {
+    var out = [Float](repeating: 0, count: count)
+    guard count > 0 else { return out }
+    let r = shape.count
+    var idx = [Int](repeating: 0, count: r)
+    var off = 0
+    from.withUnsafeBufferPointer { src in
+        out.withUnsafeMutableBufferPointer { dst in
+            for i in 0..<count {
+                dst[i] = src[off]
+                var a = r - 1
+                while a >= 0 {
+                    idx[a] += 1
+                    off += strides[a]
+                    if idx[a] < shape[a] { break }
+                    off -= strides[a] * shape[a]
+                    idx[a] = 0
+                    a -= 1
+                }
+            }
+        }
+    }
+    return out
+}

@@ -1,0 +1,32 @@
+/// Per-node figures for reports and the memory model.
+public struct NodeStats: Sendable, Codable, Equatable {
+    public var name: String
+    public var op: String
+    public var inputShapes: [[Int]]
+    public var outputShape: [Int]
+    /// Weight and bias elements read from constants.
+    public var params: Int
+    /// Multiply-accumulates (convolutions and fully connected layers; 0 for other ops).
+    public var macs: Int
+    public var outputElements: Int
+}
+
+extension Graph {
+    public func stats() -> [NodeStats] {
+        nodes.map { n in
+            let out = shape(n.output)
+            let params = n.inputs.filter { constants[$0] != nil }.reduce(0) { $0 + (constants[$1]?.count ?? 0) }
+            var macs = 0
+            switch n.op {
+            case .conv:
+                let w = shape(n.inputs[1])
+                macs = out.reduce(1, *) * w[1] * w[2] * w[3]
+            case .fullyConnected:
+                macs = out.reduce(1, *) * shape(n.inputs[1])[1]
+            default: break
+            }
+            return NodeStats(name: n.name, op: n.op.name, inputShapes: activationInputs(n).map(shape),
+                             outputShape: out, params: params, macs: macs, outputElements: out.reduce(1, *))
+        }
+    }
+}

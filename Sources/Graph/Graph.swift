@@ -1,0 +1,49 @@
+/// A CNN as a list of nodes in execution (topological) order, with a static shape for every
+/// tensor and the weights as float constants.
+///
+/// Batch is always 1 inside the graph; engines run a batch one image at a time.
+public struct Graph: Sendable {
+    public var name: String
+    public var inputs: [String]
+    public var outputs: [String]
+    public var nodes: [Node]
+    /// Shape of every activation tensor and every constant.
+    public var shapes: [String: [Int]]
+    public var constants: [String: Tensor]
+
+    public init(name: String, inputs: [String], outputs: [String], nodes: [Node] = [],
+                shapes: [String: [Int]] = [:], constants: [String: Tensor] = [:]) {
+        self.name = name
+        self.inputs = inputs
+        self.outputs = outputs
+        self.nodes = nodes
+        self.shapes = shapes
+        self.constants = constants
+    }
+
+    public func shape(_ tensor: String) -> [Int] { shapes[tensor] ?? [] }
+
+    public func isConstant(_ tensor: String) -> Bool { constants[tensor] != nil }
+
+    /// The activation (non-constant) inputs of a node.
+    public func activationInputs(_ node: Node) -> [String] { node.inputs.filter { constants[$0] == nil } }
+
+    /// Nodes that read each tensor.
+    public func consumers() -> [String: [Int]] {
+        var c: [String: [Int]] = [:]
+        for (i, n) in nodes.enumerated() { for t in n.inputs { c[t, default: []].append(i) } }
+        return c
+    }
+
+    /// Appends a node, inferring and recording its output shape.
+    public mutating func append(_ node: Node) throws {
+        let inShapes = try node.inputs.map { name -> [Int] in
+            guard let s = shapes[name] else {
+                throw GraphError(node: node.name, op: node.op.name, "input '\(name)' is not produced by any earlier node")
+            }
+            return s
+        }
+        shapes[node.output] = try node.op.outputShape(inShapes, node: node.name)
+        nodes.append(node)
+    }
+}
