@@ -18,10 +18,12 @@ let package = Package(
     targets: [
         // Debian's zlib, for deflate-compressed NumPy .npz archives.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // renameat2 wrappers for atomic publishing of output folders.
+        .target(name: "CSupport"),
         .target(name: "Kernels", swiftSettings: [.unsafeFlags(kernelFlags)]),
         .target(name: "Graph", dependencies: ["Kernels"]),
         .target(name: "Import", dependencies: ["Graph", "CZlib"]),
-        .target(name: "Pipeline", dependencies: ["Graph", "Import"]),
+        .target(name: "Pipeline", dependencies: ["Graph", "Import", "CSupport"]),
         .executableTarget(name: "tinympq", dependencies: ["Pipeline", "Import", "Graph"]),
         .target(name: "TestSupport", dependencies: ["Graph", "Import"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Kernels", "TestSupport"]),

@@ -61,3 +61,17 @@ extension Graph {
         shapes = shapes.filter { live.contains($0.key) }
     }
 }
+
+extension Graph {
+    /// Renames an activation tensor everywhere it appears.
+    public mutating func renameTensor(_ from: String, to: String) {
+        guard from != to else { return }
+        for i in nodes.indices {
+            if nodes[i].output == from { nodes[i].output = to }
+            nodes[i].inputs = nodes[i].inputs.map { $0 == from ? to : $0 }
+        }
+        if let s = shapes.removeValue(forKey: from) { shapes[to] = s }
+        inputs = inputs.map { $0 == from ? to : $0 }
+        outputs = outputs.map { $0 == from ? to : $0 }
+    }
+}

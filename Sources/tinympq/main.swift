@@ -1,1 +1,37 @@
-print("tinympq")
+import Foundation
+import Graph
+import Import
+import Pipeline
+
+// Entry point: dispatches to a command and turns every error into a message and an exit code.
+let argv = Array(CommandLine.arguments.dropFirst())
+let code: ExitCode
+do {
+    switch argv.first {
+    case nil, "help", "--help", "-h":
+        if argv.count > 1, argv[0] == "help" {
+            switch argv[1] {
+            case "run": print(Help.run)
+            case "infer": print(Help.infer)
+            default: throw UsageError("no help for unknown command '\(argv[1])'")
+            }
+        } else {
+            print(Help.main)
+        }
+        code = .ok
+    case "run": code = try Commands.run(Array(argv.dropFirst()))
+    case "infer": code = try Commands.infer(Array(argv.dropFirst()))
+    case "version", "--version":
+        print("tinympq \(ToolInfo.version)")
+        code = .ok
+    case let other?:
+        throw UsageError("unknown command '\(other)'. Commands: run, infer, version, help")
+    }
+} catch let e as UsageError {
+    warn("tinympq: \(e.description)")
+    code = .usage
+} catch {
+    warn("tinympq: \(error)")
+    code = .stageFailed
+}
+exit(code.rawValue)

@@ -106,10 +106,14 @@ struct OnnxLowering {
         }
         graph.outputs = try g.outputs.map { o in
             let r = resolve(o.name)
-            guard graph.shapes[r] != nil, graph.constants[r] == nil || graph.nodes.contains(where: { $0.output == r }) else {
-                throw ImportError(file: file, "graph output '\(o.name)' is a constant or is never computed")
+            guard graph.nodes.contains(where: { $0.output == r }) else {
+                throw ImportError(file: file, "graph output '\(o.name)' is a constant, the input, or never computed")
             }
             return r
+        }
+        // Keep the model's own output names where Identity nodes were removed in between.
+        for (o, declared) in zip(graph.outputs, g.outputs.map(\.name)) where o != declared && graph.shapes[declared] == nil {
+            if graph.outputs.filter({ $0 == o }).count == 1 { graph.renameTensor(o, to: declared) }
         }
         graph.foldBatchNorms()
         graph.removeUnused()

@@ -1,0 +1,41 @@
+# tinympq: `make run` and `make test` are the two commands a newcomer needs.
+SHELL := /bin/bash
+
+# Let the float kernels use AVX2 + FMA when this CPU has them (see Package.swift).
+TINYMPQ_TARGET_CPU ?= $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo 2>/dev/null && echo haswell)
+export TINYMPQ_TARGET_CPU
+
+SWIFT_BUILD := swift build -c release
+BIN := .build/release/tinympq
+
+.PHONY: all deps build run test bench fixtures clean
+
+all: build
+
+## deps: install missing Debian packages and the Python environment (idempotent)
+deps:
+	@scripts/deps.sh
+
+build:
+	$(SWIFT_BUILD) --product tinympq
+
+## run: process every model in watched/ and write output/
+run: deps build
+	$(BIN) run watched --out output
+	@echo "Results: output/<model>/report.md (one folder per model in watched/)"
+
+## test: the whole test suite (what CI runs)
+test: deps
+	swift build --build-tests
+	swift test --skip-build 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+
+## bench: full-size MobileNets against onnxruntime
+bench: deps build
+	.venv/bin/python scripts/bench.py --tinympq $(BIN)
+
+## fixtures: regenerate the committed test fixtures
+fixtures: deps
+	.venv/bin/python Tests/Fixtures/generate.py
+
+clean:
+	rm -rf .build .cache

@@ -1,0 +1,40 @@
+import Foundation
+
+/// `report.json`: the stable contract CI reads (documented in the README).
+public struct RunReport: Codable, Sendable {
+    public struct StageStatus: Codable, Sendable {
+        public var status: String
+        public var cached: Bool
+        public var seconds: Double
+        public var log: String
+    }
+
+    public var schema = 1
+    public var tool = ToolInfo.version
+    public var model: String
+    public var file: String
+    public var stages: [String: StageStatus] = [:]
+    public var graph: GraphSummary.Totals?
+    public var error: String?
+
+    public init(model: String, file: String) {
+        self.model = model
+        self.file = file
+    }
+
+    func markdown(sections: [String]) -> String {
+        var s = "# tinympq report: \(model)\n\n"
+        if let error { s += "**FAILED**: \(error)\n\n" }
+        let order = ["parse", "search", "quantize", "validate", "codegen"]
+        let rows = order.compactMap { st in
+            stages[st].map { [st, $0.status, $0.cached ? "yes" : "no", String(format: "%.3f", $0.seconds), "[\($0.log)](\($0.log))"] }
+        }
+        s += "## Stages\n\n" + Markdown.table(["stage", "status", "cached", "seconds", "log"], rows, rightAligned: [3]) + "\n"
+        s += sections.joined(separator: "\n")
+        return s
+    }
+}
+
+public enum ToolInfo {
+    public static let version = "0.1.0"
+}
