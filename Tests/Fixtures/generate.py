@@ -254,6 +254,44 @@ def legacy_opset10(seed=5):
     return b.model("legacy_opset10", ["batch", 3, 16, 16], "input", y, ["batch", 6])
 
 
+def bad_models(folder):
+    """Small broken or unsupported models for the bad-input tests (each should fail clearly)."""
+    os.makedirs(folder, exist_ok=True)
+
+    def tiny(nodes, inits, in_dims, name):
+        inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, in_dims)
+        out = helper.make_tensor_value_info("output", TensorProto.FLOAT, None)
+        g = helper.make_graph(nodes, name, [inp], [out], inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="tinympq-fixtures")
+        m.ir_version = 7
+        return m
+
+    w = numpy_helper.from_array(np.ones((2, 3, 1, 1), np.float32), "w")
+    conv = helper.make_node("Conv", ["input", "w"], ["output"], name="conv0")
+    onnx.save(tiny([conv], [w], [1, 3, -4, 4], "negative_dim"), os.path.join(folder, "negative_dim.onnx"))
+    onnx.save(tiny([conv], [w], [1, 3, 1 << 40, 1 << 40], "absurd_dim"), os.path.join(folder, "absurd_dim.onnx"))
+    onnx.save(tiny([conv], [w], [1, 3, "height", 8], "free_dim"), os.path.join(folder, "free_dim.onnx"))
+    lstm = helper.make_node("Erf", ["input"], ["output"], name="the_erf_node")
+    onnx.save(tiny([lstm], [], [1, 3, 4, 4], "unsupported_op"), os.path.join(folder, "unsupported_op.onnx"))
+
+    # External data: one model whose weight lives in a file beside it (fine), one that points
+    # outside its folder (refused).
+    data = np.arange(6, dtype=np.float32).reshape(2, 3, 1, 1)
+    with open(os.path.join(folder, "external_ok.weights"), "wb") as f:
+        f.write(data.tobytes())
+    for name, location in [("external_ok", "external_ok.weights"), ("external_escape", "../generate.py")]:
+        t = onnx.TensorProto()
+        t.name = "w"
+        t.data_type = TensorProto.FLOAT
+        t.dims.extend([2, 3, 1, 1])
+        t.data_location = TensorProto.EXTERNAL
+        for k, v in [("location", location), ("offset", "0"), ("length", "24")]:
+            e = t.external_data.add()
+            e.key, e.value = k, v
+        onnx.save(tiny([conv], [t], [1, 3, 4, 4], name), os.path.join(folder, name + ".onnx"))
+    print(f"bad-input models in {folder}")
+
+
 def write(model, folder, name, batch, seed):
     path = os.path.join(folder, name + ".onnx")
     onnx.save(model, path)
@@ -281,6 +319,7 @@ def main():
     write(mnasnet(0.35, 32, 10, opset=13, head=256), HERE, "mnasnet_035_32", 4, 102)
     write(ops_zoo(), HERE, "ops_zoo", 1, 103)
     write(legacy_opset10(), HERE, "legacy_opset10", 3, 104)
+    bad_models(os.path.join(HERE, "bad"))
 
 
 if __name__ == "__main__":
