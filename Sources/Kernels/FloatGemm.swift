@@ -93,9 +93,18 @@ public func gemm(
 }
 
 @inline(__always)
-func storeRow(_ v0: Vec8, _ v1: Vec8, _ c: UnsafeMutablePointer<Float>, _ cols: Int, _ lo: Vec8, _ hi: Vec8) {
-    let x0 = v0.clamped(lowerBound: lo, upperBound: hi)
-    let x1 = v1.clamped(lowerBound: lo, upperBound: hi)
+func clamp8(_ v: Vec8, _ lo: Float, _ hi: Float) -> Vec8 {
+    // A fixed 8-lane loop the SLP vectoriser turns into vmaxps/vminps; `pointwiseMin/Max`
+    // on SIMD8 are not inlined across the standard library boundary and cost a call each.
+    var r = v
+    for i in 0..<8 { r[i] = Swift.min(Swift.max(r[i], lo), hi) }
+    return r
+}
+
+/// Stores one 16-wide row (or its first `cols` values), clamped to the fused activation range.
+@inline(__always)
+func storeRow(_ v0: Vec8, _ v1: Vec8, _ c: UnsafeMutablePointer<Float>, _ cols: Int, _ lo: Float, _ hi: Float) {
+    let x0 = clamp8(v0, lo, hi), x1 = clamp8(v1, lo, hi)
     if cols == 16 {
         store8(x0, c)
         store8(x1, c + 8)
@@ -130,13 +139,12 @@ func block6x16(
         c50 = madd(x, w0, c50); c51 = madd(x, w1, c51)
         p += 16
     }
-    let vlo = Vec8(repeating: lo), vhi = Vec8(repeating: hi)
-    storeRow(c00, c01, c, cols, vlo, vhi)
-    storeRow(c10, c11, c + ldc, cols, vlo, vhi)
-    storeRow(c20, c21, c + 2 &* ldc, cols, vlo, vhi)
-    storeRow(c30, c31, c + 3 &* ldc, cols, vlo, vhi)
-    storeRow(c40, c41, c + 4 &* ldc, cols, vlo, vhi)
-    storeRow(c50, c51, c + 5 &* ldc, cols, vlo, vhi)
+    storeRow(c00, c01, c, cols, lo, hi)
+    storeRow(c10, c11, c + ldc, cols, lo, hi)
+    storeRow(c20, c21, c + 2 &* ldc, cols, lo, hi)
+    storeRow(c30, c31, c + 3 &* ldc, cols, lo, hi)
+    storeRow(c40, c41, c + 4 &* ldc, cols, lo, hi)
+    storeRow(c50, c51, c + 5 &* ldc, cols, lo, hi)
 }
 
 @inline(__always)
@@ -152,5 +160,5 @@ func block1x16(
         c1 = madd(x, load8(p + 8), c1)
         p += 16
     }
-    storeRow(c0, c1, c, cols, Vec8(repeating: lo), Vec8(repeating: hi))
+    storeRow(c0, c1, c, cols, lo, hi)
 }

@@ -8,6 +8,7 @@ enum Help {
     COMMANDS:
       run [FOLDER|FILE...]   process every model once (default folder: watched/) and exit
       infer MODEL            run the float model on a NumPy batch and write its outputs
+      bench MODEL            time parsing and the float engine (used by make bench)
       version                print the version
       help [COMMAND]         show help for a command
 

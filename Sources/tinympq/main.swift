@@ -21,6 +21,7 @@ do {
         code = .ok
     case "run": code = try Commands.run(Array(argv.dropFirst()))
     case "infer": code = try Commands.infer(Array(argv.dropFirst()))
+    case "bench": code = try Commands.bench(Array(argv.dropFirst()))
     case "version", "--version":
         print("tinympq \(ToolInfo.version)")
         code = .ok

@@ -1,3 +1,4 @@
+import Dispatch
 import Kernels
 
 /// Runs a `Graph` in float32 on the CPU: the reference the quantized model is measured against.
@@ -90,5 +91,37 @@ public final class FloatEngine: Sendable {
         if let v = env[name] { return v }
         if let c = graph.constants[name] { return Value(logical: c) }
         throw GraphError(node: name, op: "Tensor", "tensor is not available when it is read")
+    }
+}
+
+extension FloatEngine {
+    /// Milliseconds per image spent in each kernel kind (pointwise, im2col, depthwise, …),
+    /// averaged over `runs` (for `tinympq bench --profile`).
+    public func profile(_ input: Tensor, runs: Int) throws -> [String: Double] {
+        var totals: [String: Double] = [:]
+        for _ in 0..<runs {
+            var env: [String: Value] = [graph.inputs[0]: Value(logical: input.item(0))]
+            for (i, step) in steps.enumerated() {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                env[step.node.output] = try step.execute(env: env, engine: self)
+                totals[step.kindName, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+                for t in releases[i] { env[t] = nil }
+            }
+        }
+        return totals.mapValues { $0 / Double(runs) }
+    }
+}
+
+extension Step {
+    var kindName: String {
+        switch kernel {
+        case .pointwise: return "pointwise"
+        case .im2col: return "im2col"
+        case .depthwise: return "depthwise"
+        case .grouped: return "grouped"
+        case .fullyConnected: return "fullyConnected"
+        case .batchNorm: return "batchNorm"
+        case .generic: return node.op.name
+        }
     }
 }

@@ -73,6 +73,21 @@ extension Step {
             out.withUnsafeMutableBufferPointer { o in b.data.withUnsafeBufferPointer { q in for i in 0..<o.count { o[i] = f(o[i], q[i]) } } }
             return Value(shape: outShape, nhwc: a.nhwc, data: out)
         }
+        // Fast path: an NHWC activation times/plus a per-channel vector (squeeze-excite gates).
+        if a.nhwc, a.shape == outShape, b.data.count == outShape[1], b.shape.count >= 3, b.shape.suffix(2) == [1, 1] {
+            let c = outShape[1]
+            var out = a.data
+            out.withUnsafeMutableBufferPointer { o in
+                b.data.withUnsafeBufferPointer { q in
+                    var i = 0
+                    while i < o.count {
+                        for ch in 0..<c { o[i + ch] = f(o[i + ch], q[ch]) }
+                        i += c
+                    }
+                }
+            }
+            return Value(shape: outShape, nhwc: true, data: out)
+        }
         let nhwc = outShape.count == 4 && (a.nhwc || b.nhwc)
         let r = outShape.count
         func broadcastStrides(_ v: Value) -> [Int] {

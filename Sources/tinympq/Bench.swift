@@ -1,0 +1,54 @@
+import Foundation
+import Graph
+import Import
+import Pipeline
+
+extension Commands {
+    /// `tinympq bench MODEL [--runs N]`: timing figures as one JSON line, for scripts/bench.py.
+    static func bench(_ args: [String]) throws -> ExitCode {
+        let a = try Arguments(args, valued: ["runs"], allowedFlags: ["profile"])
+        if a.flags.contains("help") {
+            print("USAGE: tinympq bench MODEL [--runs N]\n\nPrints parse time and float-engine milliseconds per image (1 and 2 threads) as JSON.")
+            return .ok
+        }
+        guard a.positionals.count == 1 else { throw UsageError("bench needs one MODEL") }
+        let runs = try a.int("runs", default: 20, range: 1...10_000)
+        let url = URL(fileURLWithPath: a.positionals[0])
+        var parse: [Double] = []
+        var graph: Graph? = nil
+        for _ in 0..<5 {
+            let t0 = DispatchTime.now()
+            graph = try OnnxImporter.load(url)
+            parse.append(seconds(since: t0))
+        }
+        guard let graph else { return .stageFailed }
+        var result: [String: Double] = ["parseSeconds": parse.min() ?? 0]
+        let shape = graph.shape(graph.inputs[0])
+        var rng = SystemRandomNumberGenerator()
+        let x = Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &rng) })
+        for threads in [1, 2] {
+            let engine = try FloatEngine(graph: graph, threads: threads)
+            _ = try engine.run(x)
+            var times: [Double] = []
+            for _ in 0..<runs {
+                let t0 = DispatchTime.now()
+                _ = try engine.run(x)
+                times.append(seconds(since: t0) * 1000)
+            }
+            result["floatMsPerImage\(threads)t"] = times.sorted()[times.count / 2]
+        }
+        if a.flags.contains("profile") {
+            for threads in [1, 2] {
+                let p = try FloatEngine(graph: graph, threads: threads).profile(x, runs: runs)
+                for (k, v) in p.sorted(by: { $0.value > $1.value }) { warn(String(format: "%dt %-18@ %8.2f ms", threads, k, v)) }
+            }
+        }
+        let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+        return .ok
+    }
+
+    static func seconds(since t0: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
+    }
+}
