@@ -23,12 +23,14 @@ let package = Package(
         .target(name: "Kernels", swiftSettings: [.unsafeFlags(kernelFlags)]),
         .target(name: "Graph", dependencies: ["Kernels"]),
         .target(name: "Import", dependencies: ["Graph", "CZlib"]),
-        .target(name: "Pipeline", dependencies: ["Graph", "Import", "CSupport"]),
-        .executableTarget(name: "tinympq", dependencies: ["Pipeline", "Import", "Graph"]),
+        .target(name: "Quantize", dependencies: ["Graph", "Kernels"]),
+        .target(name: "Pipeline", dependencies: ["Graph", "Import", "Quantize", "CSupport"]),
+        .executableTarget(name: "tinympq", dependencies: ["Pipeline", "Import", "Graph", "Quantize"]),
         .target(name: "TestSupport", dependencies: ["Graph", "Import"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Kernels", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "Graph", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "QuantizeTests", dependencies: ["Quantize", "Graph", "Import", "Kernels", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

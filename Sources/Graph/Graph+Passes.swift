@@ -75,3 +75,26 @@ extension Graph {
         outputs = outputs.map { $0 == from ? to : $0 }
     }
 }
+
+extension Graph {
+    /// Relu/Clip nodes that are the only reader of a convolution or fully connected output
+    /// (which is not a graph output): both engines fold them into the layer's clamp. Maps the
+    /// layer's node index to the activation's node index and clamp range.
+    public func fusedActivations() -> [Int: (activation: Int, lo: Float, hi: Float)] {
+        let readers = consumers()
+        var out: [Int: (activation: Int, lo: Float, hi: Float)] = [:]
+        for (i, n) in nodes.enumerated() {
+            switch n.op {
+            case .conv, .fullyConnected: break
+            default: continue
+            }
+            guard let r = readers[n.output], r.count == 1, !outputs.contains(n.output) else { continue }
+            switch nodes[r[0]].op {
+            case .relu: out[i] = (r[0], 0, .infinity)
+            case .clip(let lo, let hi): out[i] = (r[0], lo, hi)
+            default: break
+            }
+        }
+        return out
+    }
+}

@@ -9,7 +9,7 @@
 
 /// Shape and geometry of one convolution or pooling window; pads are top/left; bottom/right
 /// follow from the output size except where average pooling counts padded pixels.
-public struct WindowGeometry: Sendable, Hashable {
+public struct WindowGeometry: Sendable, Hashable, Codable {
     public var inH: Int, inW: Int, inC: Int
     public var outH: Int, outW: Int, outC: Int
     public var kH: Int, kW: Int

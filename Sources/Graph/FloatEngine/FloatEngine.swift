@@ -18,33 +18,14 @@ public final class FloatEngine: Sendable {
         self.graph = graph
         self.threads = max(1, threads)
         var steps: [Step] = []
-        let readers = graph.consumers()
-        var fusedInto: [Int: (Float, Float)] = [:]
-        var skip = Set<Int>()
-        for (i, n) in graph.nodes.enumerated() {
-            switch n.op {
-            case .conv, .fullyConnected:
-                if let r = readers[n.output], r.count == 1, !graph.outputs.contains(n.output) {
-                    let next = graph.nodes[r[0]]
-                    let range: (Float, Float)? = switch next.op {
-                    case .relu: (0, .infinity)
-                    case .clip(let lo, let hi): (lo, hi)
-                    default: nil
-                    }
-                    if let range {
-                        fusedInto[i] = range
-                        skip.insert(r[0])
-                    }
-                }
-            default: break
-            }
-        }
+        let fused = graph.fusedActivations()
+        let skip = Set(fused.values.map(\.activation))
         for (i, n) in graph.nodes.enumerated() where !skip.contains(i) {
             var node = n
             var (lo, hi): (Float, Float) = (-.infinity, .infinity)
-            if let f = fusedInto[i], let r = readers[n.output] {
-                (lo, hi) = f
-                node.output = graph.nodes[r[0]].output
+            if let f = fused[i] {
+                (lo, hi) = (f.lo, f.hi)
+                node.output = graph.nodes[f.activation].output
             }
             steps.append(try Step.prepare(node, graph: graph, lo: lo, hi: hi))
         }
