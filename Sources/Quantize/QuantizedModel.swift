@@ -42,6 +42,12 @@ public struct QTensor: Codable, Sendable, Equatable {
     public var count: Int { runs * runLength }
     /// Bytes of the packed tensor.
     public var bytes: Int { runs * packedBytes(count: runLength, bits: quant.bits) }
+
+    public init(name: String, shape: [Int], quant: ActivationQuant) {
+        self.name = name
+        self.shape = shape
+        self.quant = quant
+    }
 }
 
 /// One integer layer. Inputs and output name `QTensor`s of the model.
@@ -50,6 +56,13 @@ public struct QLayer: Codable, Sendable {
     public var op: QOp
     public var inputs: [String]
     public var output: String
+
+    public init(name: String, op: QOp, inputs: [String], output: String) {
+        self.name = name
+        self.op = op
+        self.inputs = inputs
+        self.output = output
+    }
 }
 
 /// The integer ops. Every multiplier/shift pair follows `requantize` (IntegerKernels.swift).
@@ -104,6 +117,21 @@ public struct QConv: Codable, Sendable {
     public var padValue: Int32
 
     public var weightCount: Int { geometry.outC * geometry.kH * geometry.kW * (geometry.inC / groups) }
+
+    public init(geometry: WindowGeometry, groups: Int, depthwise: Bool, weightBits: Int, weights: [UInt8], weightScales: [Double], bias: [Int32], multiplier: [Int32], shift: [Int32], lo: Int32, hi: Int32, padValue: Int32) {
+        self.geometry = geometry
+        self.groups = groups
+        self.depthwise = depthwise
+        self.weightBits = weightBits
+        self.weights = weights
+        self.weightScales = weightScales
+        self.bias = bias
+        self.multiplier = multiplier
+        self.shift = shift
+        self.lo = lo
+        self.hi = hi
+        self.padValue = padValue
+    }
 }
 
 public struct QFullyConnected: Codable, Sendable {
@@ -118,6 +146,19 @@ public struct QFullyConnected: Codable, Sendable {
     public var shift: [Int32]
     public var lo: Int32
     public var hi: Int32
+
+    public init(inC: Int, outC: Int, weightBits: Int, weights: [UInt8], weightScales: [Double], bias: [Int32], multiplier: [Int32], shift: [Int32], lo: Int32, hi: Int32) {
+        self.inC = inC
+        self.outC = outC
+        self.weightBits = weightBits
+        self.weights = weights
+        self.weightScales = weightScales
+        self.bias = bias
+        self.multiplier = multiplier
+        self.shift = shift
+        self.lo = lo
+        self.hi = hi
+    }
 }
 
 /// The integer-only model: what the Swift engine runs and codegen emits.
@@ -142,5 +183,14 @@ public struct QuantizedModel: Codable, Sendable {
             default: return acc
             }
         }
+    }
+
+    public init(name: String, input: String, outputs: [String], tensors: [String: QTensor], layers: [QLayer], outputSoftmaxAxis: Int?) {
+        self.name = name
+        self.input = input
+        self.outputs = outputs
+        self.tensors = tensors
+        self.layers = layers
+        self.outputSoftmaxAxis = outputSoftmaxAxis
     }
 }
