@@ -1,6 +1,7 @@
 import Foundation
 import Graph
 import Import
+import Quantize
 
 /// Exit codes shared by the CLI and CI (DESIGN.md).
 public enum ExitCode: Int32, Sendable {
@@ -11,12 +12,29 @@ public struct RunOptions: Sendable {
     public var outputDirectory: URL
     public var threads: Int
     public var inputShape: [Int]?
+    /// Last stage to run ("parse", "quantize" or "validate").
+    public var until: String
+    /// A policy file; else NAME.policy.json beside the model; else `uniformBits` everywhere.
+    public var policy: URL?
+    public var uniformBits: Int
+    public var data: URL?
+    public var validationData: URL?
+    public var maxAccuracyDrop: Double?
 
-    public init(outputDirectory: URL, threads: Int = 2, inputShape: [Int]? = nil) {
+    public init(outputDirectory: URL, threads: Int = 2, inputShape: [Int]? = nil, until: String = "validate", policy: URL? = nil,
+                uniformBits: Int = 8, data: URL? = nil, validationData: URL? = nil, maxAccuracyDrop: Double? = nil) {
         self.outputDirectory = outputDirectory
         self.threads = threads
         self.inputShape = inputShape
+        self.until = until
+        self.policy = policy
+        self.uniformBits = uniformBits
+        self.data = data
+        self.validationData = validationData
+        self.maxAccuracyDrop = maxAccuracyDrop
     }
+
+    public static let stageOrder = ["parse", "quantize", "validate"]
 }
 
 /// The outcome for one model.
@@ -41,28 +59,69 @@ public struct PipelineRunner {
     public func run(model: URL) -> ModelRun {
         let name = Names.fileName(model.deletingPathExtension().lastPathComponent)
         let target = options.outputDirectory.appendingPathComponent(name)
-        let log = StageLog(stage: ParseStage.name)
         var report = RunReport(model: name, file: model.lastPathComponent)
         var exit = ExitCode.ok
         var message = "ok"
         var files: [(String, Data)] = []
         var sections: [String] = []
-        do {
+        let last = RunOptions.stageOrder.firstIndex(of: options.until) ?? RunOptions.stageOrder.count - 1
+
+        /// Runs one stage with its log; a thrown error fails it and stops the model.
+        func stage<T>(_ stageName: String, _ number: Int, _ body: (StageLog) throws -> T) -> T? {
+            let log = StageLog(stage: stageName)
+            let logPath = String(format: "logs/%02d-%@.log", number, stageName)
+            defer {
+                log.line(String(format: "finished in %.3f s", log.seconds))
+                files.append((logPath, Data(log.text.utf8)))
+            }
             log.line("ran: no earlier result for this model (no cache yet)")
-            let (_, summary) = try ParseStage.run(model: model, inputShape: options.inputShape, log: log)
-            files.append(("graph.json", try jsonData(summary)))
+            do {
+                let v = try body(log)
+                report.stages[stageName] = .init(status: "ok", cached: false, seconds: log.seconds, log: logPath)
+                return v
+            } catch {
+                log.line("error: \(error)")
+                report.stages[stageName] = .init(status: "failed", cached: false, seconds: log.seconds, log: logPath)
+                report.error = "\(error)"
+                exit = (error is UsageError || error is PolicyError) ? .usage : .stageFailed
+                message = "\(error)"
+                return nil
+            }
+        }
+
+        pipeline: do {
+            guard let (graph, summary) = stage(ParseStage.name, ParseStage.number, { log in
+                try ParseStage.run(model: model, inputShape: options.inputShape, log: log)
+            }) else { break pipeline }
+            if let d = try? jsonData(summary) { files.append(("graph.json", d)) }
             report.graph = summary.totals
             sections.append(summary.markdown)
-            report.stages[ParseStage.name] = .init(status: "ok", cached: false, seconds: log.seconds, log: "logs/01-parse.log")
-        } catch {
-            log.line("error: \(error)")
-            report.stages[ParseStage.name] = .init(status: "failed", cached: false, seconds: log.seconds, log: "logs/01-parse.log")
-            report.error = "\(error)"
-            exit = .stageFailed
-            message = "\(error)"
+            guard last >= 1 else { break pipeline }
+
+            guard let (q, data) = stage(QuantizeStage.name, QuantizeStage.number, { log -> (QuantizeStage.Result, ModelData) in
+                let (policy, source) = try resolvePolicy(model: model, graph: graph)
+                let data = try ModelData.load(model: model, graph: graph, data: options.data, validationData: options.validationData, log: log)
+                return (try QuantizeStage.run(graph: graph, policy: policy, policySource: source, data: data, threads: options.threads, log: log), data)
+            }) else { break pipeline }
+            if let d = try? jsonData(q.model) { files.append(("quantized.json", d)) }
+            report.policy = PolicyReport(q.model, source: q.policySource)
+            report.quantize = .init(parameterBytes: q.model.parameterBytes, layers: q.model.layers.count)
+            sections.append(report.policy!.markdown(q.model))
+            guard last >= 2 else { break pipeline }
+
+            guard let v = stage(ValidateStage.name, ValidateStage.number, { log in
+                try ValidateStage.run(graph: graph, quantized: q, data: data, maxAccuracyDrop: options.maxAccuracyDrop, threads: options.threads, log: log)
+            }) else { break pipeline }
+            if let d = try? jsonData(v) { files.append(("validation.json", d)) }
+            report.validation = ValidationReport(v)
+            sections.append(ValidationReport.markdown(v))
+            if !v.passed {
+                report.stages[ValidateStage.name]?.status = "failed"
+                exit = .validationFailed
+                message = String(format: "accuracy dropped %.2f points, more than the allowed %.2f", v.accuracyDrop ?? 0, v.maxAccuracyDrop ?? 0)
+                report.error = message
+            }
         }
-        log.line(String(format: "finished in %.3f s", log.seconds))
-        files.append(("logs/01-parse.log", Data(log.text.utf8)))
         do {
             files.append(("report.json", try jsonData(report)))
             files.append(("report.md", Data(report.markdown(sections: sections).utf8)))
@@ -78,6 +137,15 @@ public struct PipelineRunner {
             return ModelRun(model: name, outputFolder: target, exitCode: .stageFailed, message: "cannot write outputs: \(error)")
         }
         return ModelRun(model: name, outputFolder: target, exitCode: exit, message: message)
+    }
+
+    func resolvePolicy(model: URL, graph: Graph) throws -> (Policy, String) {
+        let beside = model.deletingPathExtension().appendingPathExtension("policy.json")
+        if let url = options.policy ?? (FileManager.default.fileExists(atPath: beside.path) ? beside : nil) {
+            return (try Policy.load(url, graph: graph), url.lastPathComponent)
+        }
+        guard Policy.allowedBits.contains(options.uniformBits) else { throw UsageError("--bits must be 2, 4 or 8, got \(options.uniformBits)") }
+        return (Policy.uniform(options.uniformBits), "uniform \(options.uniformBits)-bit weights and activations")
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Graph
 import Import
 import Pipeline
+import Quantize
 
 /// Prints to standard error.
 func warn(_ s: String) {
@@ -10,15 +11,27 @@ func warn(_ s: String) {
 
 enum Commands {
     static func run(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, valued: ["out", "threads", "input-shape"], allowedFlags: [])
+        let a = try Arguments(args, valued: ["out", "threads", "input-shape", "until", "policy", "bits", "data", "validation-data", "max-accuracy-drop"],
+                              allowedFlags: [])
         if a.flags.contains("help") {
             print(Help.run)
             return .ok
         }
         let paths = (a.positionals.isEmpty ? ["watched"] : a.positionals).map { URL(fileURLWithPath: $0) }
         let out = URL(fileURLWithPath: a.options["out"] ?? "output")
+        let until = a.options["until"] ?? "validate"
+        guard RunOptions.stageOrder.contains(until) else { throw UsageError("--until must be one of \(RunOptions.stageOrder.joined(separator: ", ")), got '\(until)'") }
+        var gate: Double? = nil
+        if let g = a.options["max-accuracy-drop"] {
+            guard let v = Double(g), v >= 0 else { throw UsageError("--max-accuracy-drop must be a non-negative number of percentage points, got '\(g)'") }
+            gate = v
+        }
+        let bits = try a.int("bits", default: 8, range: 2...8)
+        guard [2, 4, 8].contains(bits) else { throw UsageError("--bits must be 2, 4 or 8, got \(bits)") }
         let options = RunOptions(outputDirectory: out, threads: try a.int("threads", default: 2, range: 1...64),
-                                 inputShape: try a.shape("input-shape"))
+                                 inputShape: try a.shape("input-shape"), until: until, policy: a.options["policy"].map { URL(fileURLWithPath: $0) },
+                                 uniformBits: bits, data: a.options["data"].map { URL(fileURLWithPath: $0) },
+                                 validationData: a.options["validation-data"].map { URL(fileURLWithPath: $0) }, maxAccuracyDrop: gate)
         let models = try Discovery.models(paths)
         guard !models.isEmpty else {
             warn("tinympq: no models (*.onnx) found in \(paths.map(\.path).joined(separator: ", "))")
@@ -32,14 +45,14 @@ enum Commands {
                 print("\(r.model): ok -> \(r.outputFolder.path)/report.md")
             } else {
                 warn("\(r.model): FAILED: \(r.message)\n  details: \(r.outputFolder.path)/report.md")
-                if worst == .ok || r.exitCode == .stageFailed { worst = r.exitCode }
+                if worst == .ok || r.exitCode.rawValue < worst.rawValue { worst = r.exitCode }
             }
         }
         return worst
     }
 
     static func infer(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, valued: ["input", "output", "threads", "input-shape"], allowedFlags: [])
+        let a = try Arguments(args, valued: ["input", "output", "threads", "input-shape", "quantized"], allowedFlags: [])
         if a.flags.contains("help") {
             print(Help.infer)
             return .ok
@@ -54,13 +67,22 @@ enum Commands {
         guard let x = arrays["x"] ?? (arrays.count == 1 ? arrays.first?.value : nil) else {
             throw DataError(file: URL(fileURLWithPath: input).lastPathComponent, field: "x", "no array named 'x' in the archive (found \(arrays.keys.sorted()))")
         }
-        let engine = try FloatEngine(graph: graph, threads: threads)
         let want = graph.shape(graph.inputs[0])
         guard x.shape.count == want.count, Array(x.shape.dropFirst()) == Array(want.dropFirst()) else {
             throw DataError(file: URL(fileURLWithPath: input).lastPathComponent, field: "x",
                             "has shape \(x.shape), the model expects [N, \(want.dropFirst().map(String.init).joined(separator: ", "))]")
         }
-        let y = try engine.run(x.tensor)
+        let y: [Tensor]
+        if let folder = a.options["quantized"] {
+            let url = URL(fileURLWithPath: folder).appendingPathComponent("quantized.json")
+            let model: QuantizedModel
+            do { model = try JSONDecoder().decode(QuantizedModel.self, from: Data(contentsOf: url)) } catch {
+                throw UsageError("cannot read the quantized model \(url.path): \(error.localizedDescription); run `tinympq run` on the model first")
+            }
+            y = try IntegerEngine(model: model, threads: threads).run(x.tensor)
+        } else {
+            y = try FloatEngine(graph: graph, threads: threads).run(x.tensor)
+        }
         try NumPy.npyData(y[0]).write(to: URL(fileURLWithPath: output))
         print("wrote \(output): shape \(y[0].shape)")
         return .ok

@@ -17,31 +17,45 @@ enum Help {
     """
 
     static let run = """
-    USAGE: tinympq run [FOLDER|FILE...] [--out DIR] [--threads N] [--input-shape 1,3,H,W]
+    USAGE: tinympq run [FOLDER|FILE...] [--out DIR] [options]
 
-    Processes each model (*.onnx) in the given folders (not recursive) and files, and writes
-    OUT/NAME/: graph.json, report.md, report.json and logs/NN-stage.log. Outputs are published
-    atomically: a reader sees the previous complete folder or the new one.
+    Runs parse → quantize → validate for each model (*.onnx) in the given folders (not
+    recursive) and files, and writes OUT/NAME/: report.md, report.json, graph.json,
+    quantized.json, validation.json and logs/NN-stage.log. Outputs are published atomically: a
+    reader sees the previous complete folder or the new one.
+
+    Data beside the model is found by name: NAME.npz (calibration: array x, optional labels y),
+    NAME.val.npz (held-out validation), NAME.policy.json (bits per tensor). Without data the
+    model is calibrated on synthetic inputs and no accuracy is claimed.
 
     OPTIONS:
-      --out DIR             output folder (default: output/)
-      --threads N           worker threads for the float engine (default: 2)
-      --input-shape SHAPE   full input shape for models with free dimensions
-      -h, --help            show this help
+      --out DIR                 output folder (default: output/)
+      --until STAGE             stop after parse, quantize or validate (default: validate)
+      --policy FILE             bits per tensor (JSON; see README) instead of NAME.policy.json
+      --bits N                  uniform bit-width when there is no policy: 2, 4 or 8 (default 8)
+      --data FILE               calibration data instead of NAME.npz
+      --validation-data FILE    validation data instead of NAME.val.npz
+      --max-accuracy-drop PTS   fail with exit code 3 when top-1 accuracy drops more
+      --threads N               worker threads (default: 2)
+      --input-shape SHAPE       full input shape for models with free dimensions
+      -h, --help                show this help
 
-    Exit code: 0 when every model succeeded, 1 when any stage failed, 4 when no model was found.
+    Exit code: 0 all models ok, 1 a stage failed, 2 bad option or policy, 3 accuracy gate
+    missed, 4 no model found.
     """
 
     static let infer = """
-    USAGE: tinympq infer MODEL --input X.npy --output Y.npy [--threads N] [--input-shape SHAPE]
+    USAGE: tinympq infer MODEL --input X.npy --output Y.npy [--quantized OUTPUT_FOLDER] [--threads N]
 
-    Runs the float reference engine on a batch of inputs (first axis = batch, the model's
+    Runs the float reference engine (or, with --quantized, the integer engine on the model
+    that `tinympq run` wrote to OUTPUT_FOLDER/quantized.json) on a batch of inputs (first axis = batch, the model's
     layout, float32) read from a .npy file (or the array `x` of an .npz) and writes the first
     model output as a float32 .npy file.
 
     OPTIONS:
       --input FILE          .npy or .npz with the inputs
       --output FILE         where to write the outputs (.npy)
+      --quantized FOLDER    run the quantized model from a `tinympq run` output folder
       --threads N           worker threads (default: 2)
       --input-shape SHAPE   full input shape for models with free dimensions
       -h, --help            show this help

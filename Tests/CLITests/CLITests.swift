@@ -37,7 +37,7 @@ import Testing
         let out = Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
         let models = Fixtures.models.map { Fixtures.url($0 + ".onnx").path }
-        let r = try runProcess(try tinympqBinary(), ["run"] + models + ["--out", out.path])
+        let r = try runProcess(try tinympqBinary(), ["run"] + models + ["--out", out.path, "--until", "parse"])
         #expect(r.status == 0, "\(r.stderr)")
         for m in Fixtures.models {
             let folder = out.appendingPathComponent(m)

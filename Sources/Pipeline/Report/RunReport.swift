@@ -15,7 +15,15 @@ public struct RunReport: Codable, Sendable {
     public var file: String
     public var stages: [String: StageStatus] = [:]
     public var graph: GraphSummary.Totals?
+    public var policy: PolicyReport?
+    public var quantize: QuantizeSummary?
+    public var validation: ValidationReport?
     public var error: String?
+
+    public struct QuantizeSummary: Codable, Sendable {
+        public var parameterBytes: Int
+        public var layers: Int
+    }
 
     public init(model: String, file: String) {
         self.model = model
