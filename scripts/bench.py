@@ -2,7 +2,17 @@
 """`make bench`: full-size models at 224x224, our figures beside onnxruntime's in the same run.
 
 Models are generated (random but sane weights) into .cache/bench/ by Tests/Fixtures/generate.py;
-nothing large is committed. Prints a table and writes .cache/bench/results.json.
+nothing large is committed. Two tables:
+
+1. float: parse time, float-engine ms/image at 1 and 2 threads, onnxruntime's, and the ratio;
+2. int8: our uniform 8-bit integer model against onnxruntime's own static int8 quantization
+   (quantize_static, QDQ, per-channel) on the same model and data: top-1 agreement with the
+   float model and mean KL of the output distributions, plus our integer engine's ms/image.
+   Rows: the trained digits example with its real held-out data, and the full-size models on
+   synthetic inputs (their weights are random, so only the comparison between the two
+   quantizers means something there).
+
+Writes .cache/bench/results.json.
 """
 import argparse
 import json
@@ -12,18 +22,25 @@ import sys
 import time
 
 import numpy as np
+import onnx
+from onnx import version_converter
 import onnxruntime as ort
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.join(ROOT, ".cache", "bench")
 MODELS = ["mobilenet_v1_1.0_224", "mobilenet_v2_1.0_224", "mnasnet_1.0_224"]
 
 
-def ort_ms(path, threads, runs):
+def session(path, threads=1):
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def ort_ms(path, threads, runs):
+    sess = session(path, threads)
     x = np.random.default_rng(0).normal(0, 1, (1, 3, 224, 224)).astype(np.float32)
     name = sess.get_inputs()[0].name
     sess.run(None, {name: x})
@@ -35,15 +52,49 @@ def ort_ms(path, threads, runs):
     return sorted(times)[len(times) // 2]
 
 
+def softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def ort_int8(path, cal, data):
+    """onnxruntime's static int8 QDQ per-channel quantization: agreement and KL against float."""
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{"input": cal[i:i + 1]} for i in range(len(cal))])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    qpath = path.replace(".onnx", ".ort_int8.onnx")
+    src = path
+    model = onnx.load(path)
+    opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    if opset < 13:  # per-channel QDQ needs DequantizeLinear's axis attribute (opset 13)
+        src = path.replace(".onnx", ".op13.onnx")
+        onnx.save(version_converter.convert_version(model, 13), src)
+    quantize_static(src, qpath, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+    fl, q = session(path), session(qpath)
+    outs_f = np.concatenate([fl.run(None, {"input": data[i:i + 1]})[0] for i in range(len(data))])
+    outs_q = np.concatenate([q.run(None, {"input": data[i:i + 1]})[0] for i in range(len(data))])
+    pf, pq = softmax(outs_f), softmax(outs_q)
+    agree = 100 * np.mean(pf.argmax(1) == pq.argmax(1))
+    kl = np.mean(np.sum(pf * (np.log(np.maximum(pf, 1e-30)) - np.log(np.maximum(pq, 1e-12))), axis=1))
+    return agree, kl
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tinympq", required=True)
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--images", type=int, default=16, help="synthetic images for the int8 rows of the full-size models")
     args = ap.parse_args()
     if not all(os.path.exists(os.path.join(CACHE, m + ".onnx")) for m in MODELS):
         subprocess.run([sys.executable, os.path.join(ROOT, "Tests", "Fixtures", "generate.py"), "--bench", CACHE], check=True)
     results = {}
-    print(f"{'model':24} {'MB':>6} {'parse s':>8} {'ours 1t ms':>11} {'ours 2t ms':>11} {'ort 1t ms':>10} {'ort 2t ms':>10} {'ort/ours 1t':>12} {'ort/ours 2t':>12}")
+    print("== float engine (median ms per image; ort/ours = onnxruntime time / ours, target >= 0.5 at 1 thread)")
+    print(f"{'model':24} {'MB':>6} {'parse s':>8} {'ours 1t':>8} {'ours 2t':>8} {'ort 1t':>8} {'ort 2t':>8} {'ort/ours 1t':>12} {'ort/ours 2t':>12}")
     for m in MODELS:
         path = os.path.join(CACHE, m + ".onnx")
         out = subprocess.run([args.tinympq, "bench", path, "--runs", str(args.runs)], check=True, capture_output=True, text=True)
@@ -52,9 +103,28 @@ def main():
         r = dict(ours, ortMsPerImage1t=o1, ortMsPerImage2t=o2, sizeBytes=os.path.getsize(path),
                  speedRatio1t=o1 / ours["floatMsPerImage1t"], speedRatio2t=o2 / ours["floatMsPerImage2t"])
         results[m] = r
-        print(f"{m:24} {r['sizeBytes'] / 1e6:6.1f} {r['parseSeconds']:8.3f} {r['floatMsPerImage1t']:11.2f} {r['floatMsPerImage2t']:11.2f} "
-              f"{o1:10.2f} {o2:10.2f} {r['speedRatio1t']:12.2f} {r['speedRatio2t']:12.2f}")
-    print("ort/ours = onnxruntime time / our time (1.0 = as fast as onnxruntime; target >= 0.5 single-threaded)")
+        print(f"{m:24} {r['sizeBytes'] / 1e6:6.1f} {r['parseSeconds']:8.3f} {r['floatMsPerImage1t']:8.2f} {r['floatMsPerImage2t']:8.2f} "
+              f"{o1:8.2f} {o2:8.2f} {r['speedRatio1t']:12.2f} {r['speedRatio2t']:12.2f}")
+
+    print("\n== uniform int8: tinympq vs onnxruntime quantize_static (QDQ, per-channel), agreement with float and mean KL")
+    print(f"{'model':24} {'data':>26} {'ours agree%':>11} {'ours KL':>9} {'ort agree%':>10} {'ort KL':>9} {'our int ms':>10} {'float ms':>9}")
+    rows = [("digits_cnn", os.path.join(ROOT, "watched", "digits_cnn.onnx"), os.path.join(ROOT, "watched", "digits_cnn.npz"),
+             os.path.join(ROOT, "watched", "digits_cnn.val.npz"), "real held-out (360)")]
+    rng = np.random.default_rng(5)
+    for m in MODELS:
+        cal = os.path.join(CACHE, m + ".cal.npz")
+        val = os.path.join(CACHE, m + ".val.npz")
+        np.savez(cal, x=rng.normal(0, 1, (args.images, 3, 224, 224)).astype(np.float32))
+        np.savez(val, x=rng.normal(0, 1, (args.images, 3, 224, 224)).astype(np.float32))
+        rows.append((m, os.path.join(CACHE, m + ".onnx"), cal, val, f"synthetic ({args.images})"))
+    for name, path, cal, val, what in rows:
+        out = subprocess.run([args.tinympq, "bench", path, "--runs", "3", "--calibration", cal, "--data", val],
+                             check=True, capture_output=True, text=True)
+        ours = json.loads(out.stdout.strip().splitlines()[-1])
+        agree, kl = ort_int8(path, np.load(cal)["x"], np.load(val)["x"])
+        results.setdefault(name, {}).update(ours, ortInt8Top1Agreement=agree, ortInt8MeanKL=float(kl))
+        print(f"{name:24} {what:>26} {ours['int8Top1Agreement']:11.2f} {ours['int8MeanKL']:9.5f} {agree:10.2f} {kl:9.5f} "
+              f"{ours['integerMsPerImage1t']:10.2f} {ours['floatMsPerImage1t']:9.2f}")
     with open(os.path.join(CACHE, "results.json"), "w") as f:
         json.dump(results, f, indent=2, sort_keys=True)
 

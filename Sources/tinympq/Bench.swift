@@ -2,11 +2,12 @@ import Foundation
 import Graph
 import Import
 import Pipeline
+import Quantize
 
 extension Commands {
     /// `tinympq bench MODEL [--runs N]`: timing figures as one JSON line, for scripts/bench.py.
     static func bench(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, valued: ["runs"], allowedFlags: ["profile"])
+        let a = try Arguments(args, valued: ["runs", "calibration", "data"], allowedFlags: ["profile"])
         if a.flags.contains("help") {
             print("USAGE: tinympq bench MODEL [--runs N]\n\nPrints parse time and float-engine milliseconds per image (1 and 2 threads) as JSON.")
             return .ok
@@ -36,6 +37,30 @@ extension Commands {
                 times.append(seconds(since: t0) * 1000)
             }
             result["floatMsPerImage\(threads)t"] = times.sorted()[times.count / 2]
+        }
+        if let cal = a.options["calibration"], let data = a.options["data"] {
+            // Uniform 8-bit integer model: engine speed and fidelity against float on `data`.
+            let c = try NumPy.load(URL(fileURLWithPath: cal))["x"]?.tensor ?? x
+            let arrays = try NumPy.load(URL(fileURLWithPath: data))
+            guard let d = arrays["x"]?.tensor else { throw UsageError("\(data) has no array x") }
+            let t0 = DispatchTime.now()
+            let stats = try Calibrator.collect(graph: graph, inputs: c, synthetic: false)
+            let model = try Quantizer.quantize(graph: graph, policy: .uniform(8), stats: stats)
+            result["quantizeSeconds"] = seconds(since: t0)
+            let engine = try IntegerEngine(model: model, threads: 1)
+            let one = d.item(0)
+            _ = try engine.run(one)
+            let t1 = DispatchTime.now()
+            let reps = max(1, min(runs, 5))
+            for _ in 0..<reps { _ = try engine.run(one) }
+            result["integerMsPerImage1t"] = seconds(since: t1) * 1000 / Double(reps)
+            let v = try Validator.evaluate(graph: graph, model: model, x: d, labels: arrays["y"]?.ints)
+            result["int8Top1Agreement"] = v.top1Agreement
+            result["int8MeanKL"] = v.meanKL
+            if let acc = v.accuracyQuantized, let f = v.accuracyFloat {
+                result["int8Accuracy"] = acc
+                result["floatAccuracy"] = f
+            }
         }
         if a.flags.contains("profile") {
             for threads in [1, 2] {
