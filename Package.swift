@@ -24,13 +24,14 @@ let package = Package(
         .target(name: "Graph", dependencies: ["Kernels"]),
         .target(name: "Import", dependencies: ["Graph", "CZlib"]),
         .target(name: "Quantize", dependencies: ["Graph", "Kernels"]),
+        .target(name: "Footprint", dependencies: ["Graph"]),
         .target(name: "Pipeline", dependencies: ["Graph", "Import", "Quantize", "CSupport"]),
         .executableTarget(name: "tinympq", dependencies: ["Pipeline", "Import", "Graph", "Quantize"]),
         .target(name: "TestSupport", dependencies: ["Graph", "Import"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Kernels", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "Graph", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
-        .testTarget(name: "QuantizeTests", dependencies: ["Quantize", "Graph", "Import", "Kernels", "TestSupport"]),
+        .testTarget(name: "QuantizeTests", dependencies: ["Quantize", "Footprint", "Graph", "Import", "Kernels", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -13,17 +13,14 @@ public struct QuantizeOptions: Sendable {
 public enum Quantizer {
     /// The names a policy may set: weight tensors by layer node name, activation tensors by name.
     public static func policyTargets(_ graph: Graph) -> (weights: [String], activations: [String]) {
-        let fused = graph.fusedActivations()
-        let skip = Set(fused.values.map(\.activation))
         var weights: [String] = [], activations: [String] = []
-        for (i, n) in graph.nodes.enumerated() where !skip.contains(i) {
-            let out = fused[i].map { graph.nodes[$0.activation].output } ?? n.output
-            switch n.op {
-            case .conv, .fullyConnected:
-                weights.append(n.name)
-                activations.append(out)
-            case .maxPool, .reshape, .pad, .softmax: break  // tied to their input, or left in float
-            default: activations.append(out)
+        for l in graph.integerLayers() {
+            switch l.kind {
+            case .weighted:
+                weights.append(l.name)
+                activations.append(l.output)
+            case .lookup, .plain: activations.append(l.output)
+            case .tied, .hostSoftmax: break  // tied to their input, or left in float
             }
         }
         return (weights, activations)

@@ -1,20 +1,17 @@
+import Kernels
+
 /// Clipping ranges chosen to minimise quantization error, not only max-abs: a grid search over
-/// fractions of the largest magnitude, scoring the mean squared error of quantize-dequantize.
+/// fractions of the largest magnitude, scoring the squared error of quantize-dequantize.
 enum RangeSearch {
     /// Best clip α for symmetric signed weights on the grid [−(2^(b−1)−1), 2^(b−1)−1]·α/qmax.
     static func weightClip(_ w: ArraySlice<Float>, bits: Int) -> Float {
         let maxAbs = w.reduce(Float(0)) { Swift.max($0, abs($1)) }
         guard maxAbs > 0 else { return 0 }
         let qmax = Float((1 << (bits - 1)) - 1)
-        return best(maxAbs, fractions: stride(from: 0.3, through: 1.0, by: 0.02)) { alpha in
-            let s = alpha / qmax
-            var err: Float = 0
-            for v in w {
-                let q = Swift.min(Swift.max((v / s).rounded(.toNearestOrAwayFromZero), -qmax), qmax)
-                let d = q * s - v
-                err += d * d
+        return w.withUnsafeBufferPointer { buf in
+            best(maxAbs, fractions: stride(from: 0.3, through: 1.0, by: 0.02)) { alpha in
+                quantizationError(buf, scale: alpha / qmax, qmin: -qmax, qmax: qmax)
             }
-            return err
         }
     }
 
@@ -24,15 +21,10 @@ enum RangeSearch {
         guard maxAbs > 0, !x.isEmpty else { return Swift.max(maxAbs, 1e-6) }
         let qmax = Float(signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1)
         let qmin = signed ? -qmax - 1 : 0
-        return best(maxAbs, fractions: stride(from: 0.1, through: 1.0, by: 0.01)) { alpha in
-            let s = alpha / qmax
-            var err: Float = 0
-            for v in x {
-                let q = Swift.min(Swift.max((v / s).rounded(.toNearestOrAwayFromZero), qmin), qmax)
-                let d = q * s - v
-                err += d * d
+        return x.withUnsafeBufferPointer { buf in
+            best(maxAbs, fractions: stride(from: 0.1, through: 1.0, by: 0.01)) { alpha in
+                quantizationError(buf, scale: alpha / qmax, qmin: qmin, qmax: qmax)
             }
-            return err
         }
     }
 

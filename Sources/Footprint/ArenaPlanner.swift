@@ -1,0 +1,70 @@
+/// Places activation buffers in one static arena, TFLM's greedy-by-size way:
+///
+/// 1. Sort buffers by size, largest first (ties: earlier first use, then index).
+/// 2. Place each at the lowest offset where it overlaps no already-placed buffer whose
+///    lifetime intersects its own.
+///
+/// Not guaranteed optimal; the lower bound (the largest sum of simultaneously live buffers) is
+/// reported beside it, and the gap is fragmentation.
+public struct ArenaPlan: Sendable, Equatable {
+    public struct Buffer: Sendable, Equatable {
+        public var name: String
+        public var size: Int
+        /// First and last step (inclusive) at which the buffer must hold its data.
+        public var first: Int
+        public var last: Int
+        public var offset: Int
+    }
+
+    public var buffers: [Buffer]
+    public var arenaBytes: Int
+    /// max over steps of Σ sizes of buffers live at that step.
+    public var lowerBound: Int
+    /// The step where the lower bound is reached.
+    public var peakStep: Int
+
+    /// Arena alignment of every buffer (bytes).
+    public static let alignment = 4
+
+    public init(buffers input: [(name: String, size: Int, first: Int, last: Int)]) {
+        let aligned = input.map { (name: $0.name, size: ($0.size + Self.alignment - 1) / Self.alignment * Self.alignment, first: $0.first, last: $0.last) }
+        let order = aligned.indices.sorted { a, b in
+            let x = aligned[a], y = aligned[b]
+            if x.size != y.size { return x.size > y.size }
+            if x.first != y.first { return x.first < y.first }
+            return a < b
+        }
+        var placed: [Buffer] = []
+        for i in order {
+            let b = aligned[i]
+            // Placed buffers alive at the same time, by offset.
+            let clashes = placed.filter { $0.first <= b.last && b.first <= $0.last }.sorted { $0.offset < $1.offset }
+            var offset = 0
+            for c in clashes {
+                if offset + b.size <= c.offset { break }
+                offset = max(offset, c.offset + c.size)
+            }
+            placed.append(Buffer(name: b.name, size: b.size, first: b.first, last: b.last, offset: offset))
+        }
+        buffers = input.indices.map { i in placed.first { $0.name == aligned[i].name && $0.first == aligned[i].first }! }
+        arenaBytes = placed.map { $0.offset + $0.size }.max() ?? 0
+        let lastStep = aligned.map(\.last).max() ?? 0
+        var best = 0, bestStep = 0
+        for s in 0...max(lastStep, 0) {
+            let live = aligned.filter { $0.first <= s && s <= $0.last }.reduce(0) { $0 + $1.size }
+            if live > best { best = live; bestStep = s }
+        }
+        lowerBound = best
+        peakStep = bestStep
+    }
+
+    /// True when two buffers that are alive at the same step share bytes (must never happen).
+    public var hasOverlap: Bool {
+        for (i, a) in buffers.enumerated() {
+            for b in buffers[(i + 1)...] where a.first <= b.last && b.first <= a.last {
+                if a.offset < b.offset + b.size && b.offset < a.offset + a.size && a.size > 0 && b.size > 0 { return true }
+            }
+        }
+        return false
+    }
+}

@@ -1,0 +1,68 @@
+/// The integer model's structure as the graph determines it, shared by the quantizer, the
+/// memory model and the search so they always agree on which layers and tensors exist.
+public struct IntegerLayerSpec: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// A convolution or fully connected layer with per-output-channel weights.
+        case weighted(rows: Int, rowLength: Int, depthwise: Bool, kernelTaps: Int)
+        /// An element-wise function on a lookup table of 2^b_in entries.
+        case lookup
+        /// Output shares the input's quantization (max pool, reshape, pad).
+        case tied
+        /// Anything else with its own output quantization (add, pools, channel mul).
+        case plain
+        /// A trailing Softmax left to the host.
+        case hostSoftmax
+    }
+
+    public var node: Int
+    public var name: String
+    public var kind: Kind
+    /// Activation inputs (constants excluded).
+    public var inputs: [String]
+    /// The tensor this layer writes (after fusing a following Relu/Clip).
+    public var output: String
+}
+
+extension Graph {
+    /// The integer layers in execution order.
+    public func integerLayers() -> [IntegerLayerSpec] {
+        let fused = fusedActivations()
+        let skip = Set(fused.values.map(\.activation))
+        var out: [IntegerLayerSpec] = []
+        for (i, n) in nodes.enumerated() where !skip.contains(i) {
+            let output = fused[i].map { nodes[$0.activation].output } ?? n.output
+            let kind: IntegerLayerSpec.Kind
+            switch n.op {
+            case .conv(let c):
+                let w = shape(n.inputs[1])
+                let x = shape(n.inputs[0])
+                let dw = c.group > 1 && c.group == x[1] && w[0] == x[1]
+                kind = dw ? .weighted(rows: w[2] * w[3], rowLength: w[0], depthwise: true, kernelTaps: w[2] * w[3])
+                    : .weighted(rows: w[0], rowLength: w[1] * w[2] * w[3], depthwise: false, kernelTaps: w[2] * w[3])
+            case .fullyConnected:
+                let w = shape(n.inputs[1])
+                kind = .weighted(rows: w[0], rowLength: w[1], depthwise: false, kernelTaps: 1)
+            case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish: kind = .lookup
+            case .maxPool, .reshape, .pad: kind = .tied
+            case .softmax where i == nodes.count - 1 && outputs.contains(n.output): kind = .hostSoftmax
+            default: kind = .plain
+            }
+            out.append(IntegerLayerSpec(node: i, name: n.name, kind: kind, inputs: activationInputs(n), output: output))
+        }
+        return out
+    }
+
+    /// Output channels of a weighted layer (the per-channel parameter count).
+    public func outputChannels(_ spec: IntegerLayerSpec) -> Int {
+        let s = shape(spec.output)
+        return s.count == 4 ? s[1] : (s.last ?? 0)
+    }
+
+    /// Packed storage of a tensor at `bits`: NHWC runs (pixels) of channels, each run padded to a
+    /// whole byte; non-image tensors: one run per row of the last axis.
+    public func packedTensorBytes(_ tensor: String, bits: Int) -> Int {
+        let s = shape(tensor)
+        let (runs, len) = s.count == 4 ? (s[2] * s[3], s[1]) : (s.dropLast().reduce(1, *), s.last ?? 1)
+        return runs * ((len * bits + 7) / 8)
+    }
+}
