@@ -10,6 +10,9 @@ import PackageDescription
 let targetCPU = Context.environment["TINYMPQ_TARGET_CPU"].flatMap { $0.isEmpty ? nil : $0 }
 var kernelFlags = ["-O", "-enforce-exclusivity=unchecked"]
 if let cpu = targetCPU { kernelFlags += ["-target-cpu", cpu, "-D", "TINYMPQ_FMA"] }
+// The numeric stages (quantizer, memory model, searchers) are also optimised in debug builds:
+// the test suite runs whole searches and calibrations, which take minutes at -Onone.
+let optimised: [SwiftSetting] = [.unsafeFlags(["-O"])]
 
 let package = Package(
     name: "tinympq",
@@ -21,17 +24,19 @@ let package = Package(
         // renameat2 wrappers for atomic publishing of output folders.
         .target(name: "CSupport"),
         .target(name: "Kernels", swiftSettings: [.unsafeFlags(kernelFlags)]),
-        .target(name: "Graph", dependencies: ["Kernels"]),
+        .target(name: "Graph", dependencies: ["Kernels"], swiftSettings: optimised),
         .target(name: "Import", dependencies: ["Graph", "CZlib"]),
-        .target(name: "Quantize", dependencies: ["Graph", "Kernels"]),
-        .target(name: "Footprint", dependencies: ["Graph"]),
-        .target(name: "Pipeline", dependencies: ["Graph", "Import", "Quantize", "CSupport"]),
+        .target(name: "Quantize", dependencies: ["Graph", "Kernels"], swiftSettings: optimised),
+        .target(name: "Footprint", dependencies: ["Graph"], swiftSettings: optimised),
+        .target(name: "Search", dependencies: ["Graph", "Quantize", "Footprint", "Kernels"], swiftSettings: optimised),
+        .target(name: "Pipeline", dependencies: ["Graph", "Import", "Quantize", "Footprint", "Search", "CSupport"]),
         .executableTarget(name: "tinympq", dependencies: ["Pipeline", "Import", "Graph", "Quantize"]),
         .target(name: "TestSupport", dependencies: ["Graph", "Import"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Kernels", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "Graph", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "QuantizeTests", dependencies: ["Quantize", "Footprint", "Graph", "Import", "Kernels", "TestSupport"]),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "Quantize", "Footprint", "Graph", "Import", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

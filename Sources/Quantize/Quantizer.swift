@@ -102,11 +102,7 @@ struct Builder {
     /// A new activation tensor with its scale calibrated for `bits`.
     func calibrated(_ name: String, signed: Bool, bits: Int) throws -> QTensor {
         guard let s = stats.tensors[name] else { throw QuantizeError(node: name, op: "Tensor", "no calibration statistics") }
-        let maxAbs = signed ? Swift.max(abs(s.min), abs(s.max)) : Swift.max(s.max, 0)
-        let alpha = RangeSearch.activationClip(s.samples, bits: bits, signed: signed, maxAbs: maxAbs)
-        let qmax = signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1
-        let scale = Swift.max(Double(alpha) / Double(qmax), 1e-12)
-        return QTensor(name: name, shape: graph.shape(name), quant: ActivationQuant(bits: bits, signed: signed, scale: scale))
+        return QTensor(name: name, shape: graph.shape(name), quant: FakeQuant.activation(s, signed: signed, bits: bits))
     }
 
     /// Clamp bounds of an output: its code range, narrowed by a fused ReLU6/Clip upper bound.
@@ -213,22 +209,6 @@ struct Builder {
         }
     }
 
-    /// Per-output-channel symmetric weights, clipped for least squared error.
-    func quantizeRows(_ w: [Float], rows: Int, bits: Int) -> (codes: [Int32], scales: [Double]) {
-        let per = w.count / rows
-        let qmax = Float((1 << (bits - 1)) - 1)
-        var codes = [Int32](repeating: 0, count: w.count)
-        var scales = [Double](repeating: 1, count: rows)
-        for r in 0..<rows {
-            let row = w[r * per..<(r + 1) * per]
-            let alpha = RangeSearch.weightClip(row, bits: bits)
-            let s = alpha > 0 ? alpha / qmax : 1
-            scales[r] = Double(s)
-            for j in 0..<per { codes[r * per + j] = Int32(Swift.min(Swift.max((w[r * per + j] / s).rounded(.toNearestOrAwayFromZero), -qmax), qmax)) }
-        }
-        return (codes, scales)
-    }
-
     /// Bias in int32 at scale s_in·s_w[c], the input zero-point folded in, and per-channel
     /// requantization.
     func biasAndRequant(
@@ -281,7 +261,7 @@ struct Builder {
         guard let wt = graph.constants[n.inputs[1]] else { throw fail(n, "weights are not constant") }
         let (cout, cinG, kh, kw) = (wt.shape[0], wt.shape[1], wt.shape[2], wt.shape[3])
         let bits = policy.weightBits(n.name)
-        let (codes, scales) = quantizeRows(wt.data, rows: cout, bits: bits)  // OIHW rows
+        let (codes, scales) = FakeQuant.quantizeRows(wt.data, rows: cout, bits: bits)  // OIHW rows
         let coutG = cout / c.group
         let bias = correctedBias(n, w: wt.data, codes: codes, scales: scales, rows: cout, taps: kh * kw, inputChannelsPerGroup: cinG,
                                  group: { $0 / coutG }, x: x)
@@ -310,7 +290,7 @@ struct Builder {
         guard let wt = graph.constants[n.inputs[1]] else { throw fail(n, "weights are not constant") }
         let (outC, inC) = (wt.shape[0], wt.shape[1])
         let bits = policy.weightBits(n.name)
-        let (codes, scales) = quantizeRows(wt.data, rows: outC, bits: bits)
+        let (codes, scales) = FakeQuant.quantizeRows(wt.data, rows: outC, bits: bits)
         let rank2 = x.shape.count == 2
         let bias = rank2 ? correctedBias(n, w: wt.data, codes: codes, scales: scales, rows: outC, taps: 1, inputChannelsPerGroup: inC,
                                          group: { _ in 0 }, x: x)
