@@ -66,12 +66,13 @@ def ort_int8(path, cal, data):
         def get_next(self):
             return next(self.items, None)
 
-    qpath = path.replace(".onnx", ".ort_int8.onnx")
+    stem = os.path.join(CACHE, os.path.basename(path)[:-len(".onnx")])
+    qpath = stem + ".ort_int8.onnx"
     src = path
     model = onnx.load(path)
     opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
     if opset < 13:  # per-channel QDQ needs DequantizeLinear's axis attribute (opset 13)
-        src = path.replace(".onnx", ".op13.onnx")
+        src = stem + ".op13.onnx"
         onnx.save(version_converter.convert_version(model, 13), src)
     quantize_static(src, qpath, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)

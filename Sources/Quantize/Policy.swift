@@ -31,7 +31,9 @@ public struct Policy: Codable, Sendable, Equatable {
         do {
             let data = try Data(contentsOf: url)
             let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
-            let known: Set<String> = ["defaultWeightBits", "defaultActivationBits", "weightBits", "activationBits"]
+            // The bit fields, plus what the search writes beside them for people (ignored here).
+            let known: Set<String> = ["defaultWeightBits", "defaultActivationBits", "weightBits", "activationBits",
+                                      "method", "seed", "score", "footprint", "budget", "layers"]
             if let unknown = obj.keys.first(where: { !known.contains($0) }) {
                 throw PolicyError(file: file, field: unknown, "unknown field; expected \(known.sorted().joined(separator: ", "))")
             }

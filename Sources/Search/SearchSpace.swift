@@ -109,6 +109,14 @@ public struct InfeasibleBudget: Error, CustomStringConvertible, Sendable {
     public var minimumFlash: Int
     public var minimumRAM: Int
     public var peakOp: String
+
+    public init(budget: SearchBudget, minimumFlash: Int, minimumRAM: Int, peakOp: String) {
+        self.budget = budget
+        self.minimumFlash = minimumFlash
+        self.minimumRAM = minimumRAM
+        self.peakOp = peakOp
+    }
+
     public var description: String {
         "infeasible budget: even with every tensor at \(budget.weightBits.first ?? 2)/\(budget.activationBits.first ?? 2) bits the model needs "
             + "\(minimumFlash) B FLASH (budget \(budget.flash)) and \(minimumRAM) B RAM (budget \(budget.ram)); the RAM peak is at op '\(peakOp)'"

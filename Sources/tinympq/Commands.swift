@@ -11,7 +11,7 @@ func warn(_ s: String) {
 
 enum Commands {
     static func run(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, valued: ["out", "threads", "input-shape", "until", "policy", "bits", "data", "validation-data", "max-accuracy-drop"],
+        let a = try Arguments(args, valued: ["out", "threads", "input-shape", "until", "policy", "bits", "budget", "data", "validation-data", "max-accuracy-drop"],
                               allowedFlags: [])
         if a.flags.contains("help") {
             print(Help.run)
@@ -26,11 +26,14 @@ enum Commands {
             guard let v = Double(g), v >= 0 else { throw UsageError("--max-accuracy-drop must be a non-negative number of percentage points, got '\(g)'") }
             gate = v
         }
-        let bits = try a.int("bits", default: 8, range: 2...8)
-        guard [2, 4, 8].contains(bits) else { throw UsageError("--bits must be 2, 4 or 8, got \(bits)") }
+        var bits: Int? = nil
+        if a.options["bits"] != nil {
+            bits = try a.int("bits", default: 8, range: 2...8)
+            guard [2, 4, 8].contains(bits!) else { throw UsageError("--bits must be 2, 4 or 8, got \(bits!)") }
+        }
         let options = RunOptions(outputDirectory: out, threads: try a.int("threads", default: 2, range: 1...64),
                                  inputShape: try a.shape("input-shape"), until: until, policy: a.options["policy"].map { URL(fileURLWithPath: $0) },
-                                 uniformBits: bits, data: a.options["data"].map { URL(fileURLWithPath: $0) },
+                                 uniformBits: bits, budget: a.options["budget"].map { URL(fileURLWithPath: $0) }, data: a.options["data"].map { URL(fileURLWithPath: $0) },
                                  validationData: a.options["validation-data"].map { URL(fileURLWithPath: $0) }, maxAccuracyDrop: gate)
         let models = try Discovery.models(paths)
         guard !models.isEmpty else {
@@ -40,12 +43,13 @@ enum Commands {
         let runner = PipelineRunner(options: options) { print($0) }
         var worst = ExitCode.ok
         for m in models {
-            let r = runner.run(model: m)
+            for r in runner.run(model: m) {
             if r.exitCode == .ok {
                 print("\(r.model): ok -> \(r.outputFolder.path)/report.md")
             } else {
                 warn("\(r.model): FAILED: \(r.message)\n  details: \(r.outputFolder.path)/report.md")
                 if worst == .ok || r.exitCode.rawValue < worst.rawValue { worst = r.exitCode }
+            }
             }
         }
         return worst

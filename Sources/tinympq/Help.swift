@@ -19,20 +19,23 @@ enum Help {
     static let run = """
     USAGE: tinympq run [FOLDER|FILE...] [--out DIR] [options]
 
-    Runs parse → quantize → validate for each model (*.onnx) in the given folders (not
-    recursive) and files, and writes OUT/NAME/: report.md, report.json, graph.json,
-    quantized.json, validation.json and logs/NN-stage.log. Outputs are published atomically: a
-    reader sees the previous complete folder or the new one.
+    Runs parse → search → quantize → validate for each model (*.onnx) in the given folders
+    (not recursive) and files, and writes OUT/NAME/: report.md, report.json, graph.json,
+    policy.json, sensitivity.json, quantized.json, validation.json and logs/NN-stage.log.
+    Outputs are published atomically: a reader sees the previous complete folder or the new one.
 
-    Data beside the model is found by name: NAME.npz (calibration: array x, optional labels y),
-    NAME.val.npz (held-out validation), NAME.policy.json (bits per tensor). Without data the
-    model is calibrated on synthetic inputs and no accuracy is claimed.
+    Files beside the model are found by name: NAME.budget.json (else budget.json, else
+    pipeline/budget.default.json: 2 MB FLASH, 512 kB RAM), NAME.npz (calibration: array x,
+    optional labels y), NAME.val.npz (held-out validation), NAME.policy.json (bits per tensor;
+    skips the search). Without data the model is calibrated on synthetic inputs and no accuracy
+    is claimed. A budget file with several budgets writes OUT/NAME.BUDGET/ for each.
 
     OPTIONS:
       --out DIR                 output folder (default: output/)
-      --until STAGE             stop after parse, quantize or validate (default: validate)
-      --policy FILE             bits per tensor (JSON; see README) instead of NAME.policy.json
-      --bits N                  uniform bit-width when there is no policy: 2, 4 or 8 (default 8)
+      --until STAGE             stop after parse, search, quantize or validate (default: validate)
+      --budget FILE             budget file instead of NAME.budget.json / budget.json
+      --policy FILE             bits per tensor (JSON; see README) instead of searching
+      --bits N                  uniform 2, 4 or 8 bits instead of searching
       --data FILE               calibration data instead of NAME.npz
       --validation-data FILE    validation data instead of NAME.val.npz
       --max-accuracy-drop PTS   fail with exit code 3 when top-1 accuracy drops more
@@ -40,8 +43,8 @@ enum Help {
       --input-shape SHAPE       full input shape for models with free dimensions
       -h, --help                show this help
 
-    Exit code: 0 all models ok, 1 a stage failed, 2 bad option or policy, 3 accuracy gate
-    missed, 4 no model found.
+    Exit code: 0 all models ok, 1 a stage failed, 2 bad option, budget or policy, 3 budget
+    infeasible or accuracy gate missed, 4 no model found.
     """
 
     static let infer = """

@@ -32,8 +32,8 @@ import Testing
         #expect((v["meanKL"] as? Double ?? 1) <= 0.01)
         #expect(v["biasCorrection"] != nil)
         let stages = try #require(report["stages"] as? [String: Any])
-        #expect(Set(stages.keys) == ["parse", "quantize", "validate"])
-        for log in ["01-parse", "03-quantize", "04-validate"] {
+        #expect(Set(stages.keys) == ["parse", "search", "quantize", "validate"])
+        for log in ["01-parse", "02-search", "03-quantize", "04-validate"] {
             #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("logs/\(log).log").path))
         }
         // infer --quantized runs the integer engine from the published quantized.json.
@@ -99,8 +99,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: out) }
         let r = try runProcess(try tinympqBinary(), ["run", Fixtures.url("ops_zoo.onnx").path, "--out", out.path])
         #expect(r.status == 1)
-        #expect(r.stderr.contains("/gconv/Conv") || r.stderr.contains("node '"))
+        #expect(r.stderr.contains("node '/avgpool/AveragePool' (AveragePool)") && r.stderr.contains("no integer implementation"))
         let json = try json(out.appendingPathComponent("ops_zoo/report.json"))
-        #expect((json["stages"] as? [String: Any])?["quantize"] != nil)
+        let search = (json["stages"] as? [String: Any])?["search"] as? [String: Any]
+        #expect(search?["status"] as? String == "failed")
+        #expect((json["error"] as? String ?? "").contains("/avgpool/AveragePool"))
     }
 }

@@ -15,6 +15,9 @@ public struct RunReport: Codable, Sendable {
     public var file: String
     public var stages: [String: StageStatus] = [:]
     public var graph: GraphSummary.Totals?
+    public var budget: BudgetReport?
+    public var footprint: FootprintReport?
+    public var search: SearchReport?
     public var policy: PolicyReport?
     public var quantize: QuantizeSummary?
     public var validation: ValidationReport?

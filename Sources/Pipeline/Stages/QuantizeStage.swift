@@ -75,10 +75,9 @@ public enum QuantizeStage {
         public var policySource: String
     }
 
-    public static func run(graph: Graph, policy: Policy, policySource: String, data: ModelData, threads: Int, log: StageLog) throws -> Result {
+    public static func run(graph: Graph, policy: Policy, policySource: String, stats: CalibrationStats, log: StageLog) throws -> Result {
         log.line("policy: \(policySource)")
-        log.line("calibrating on \(data.calibration.shape[0]) inputs (\(data.synthetic ? "SYNTHETIC" : "from data"))")
-        let stats = try Calibrator.collect(graph: graph, inputs: data.calibration, synthetic: data.synthetic, threads: threads)
+        log.line("calibration statistics from \(stats.images) inputs (\(stats.synthetic ? "SYNTHETIC" : "from data"))")
         let model = try Quantizer.quantize(graph: graph, policy: policy, stats: stats, options: .init(biasCorrection: true))
         let plain = try Quantizer.quantize(graph: graph, policy: policy, stats: stats, options: .init(biasCorrection: false))
         log.line("\(model.layers.count) integer layers, \(model.parameterBytes) parameter bytes (packed weights + int32 bias/multiplier/shift)")

@@ -1,0 +1,110 @@
+import Foundation
+import Graph
+import Quantize
+import Search
+
+/// Stage 2: budget, calibration statistics and data → the policy (bits of every tensor).
+public enum SearchStage {
+    public static let name = "search"
+    public static let number = 2
+    /// Calibration images the sensitivity table is measured on.
+    public static let sensitivityImages = 32
+
+    public struct Outcome: Sendable {
+        public var chosen: SearchResult
+        public var comparison: [SearchResult]
+        public var table: SensitivityTable
+        /// Spearman rank correlation between the additive score and the measured KL of fully
+        /// quantized models, and the policies it was measured on.
+        public var rankCorrelation: Double?
+        public var checks: [(score: Double, measuredKL: Double)]
+        public var space: SearchSpace
+    }
+
+    public static func run(graph: Graph, budget: Budget, stats: CalibrationStats, data: ModelData, threads: Int, log: StageLog) throws -> Outcome {
+        let b = budget.searchBudget
+        log.line("budget \(budget.name ?? "(unnamed)") from \(budget.file): FLASH \(b.flash) B, RAM \(b.ram) B, weight bits \(b.weightBits), activation bits \(b.activationBits), target \(budget.target)")
+        log.line("method \(budget.search.method), seed \(budget.search.seed)" + (budget.search.method == "haq" ? ", \(budget.search.episodes) episodes, reward \(budget.search.reward)\(budget.search.repair ? ", repair" : "")" : ""))
+        // Fail fast, before the sensitivity pass, if some op has no integer implementation.
+        _ = try Quantizer.quantize(graph: graph, policy: .uniform(8), stats: stats, options: .init(biasCorrection: false))
+        let images = min(sensitivityImages, data.calibration.shape[0])
+        let sub = Tensor.stack((0..<images).map { data.calibration.item($0) })
+        let bitsSet = Array(Set(b.weightBits + b.activationBits)).sorted()
+        let t0 = Date()
+        let table = try Sensitivity.measure(graph: graph, stats: stats, images: sub, bits: bitsSet, threads: threads) { log.line($0) }
+        log.line(String(format: "sensitivity table: %d tensors × %d bit-widths on %d images in %.2f s", table.kl.count, bitsSet.count, images, Date().timeIntervalSince(t0)))
+        let space = SearchSpace(graph: graph, budget: b, table: table)
+        let (minP, minE) = space.minimum()
+        guard minE.fits else {
+            throw InfeasibleBudget(budget: b, minimumFlash: minE.flash, minimumRAM: minE.arena, peakOp: space.peakOp(minP))
+        }
+        func measure(_ p: Policy, images n: Int) throws -> ValidationResult {
+            let m = try Quantizer.quantize(graph: graph, policy: p, stats: stats)
+            let x = Tensor.stack((0..<min(n, data.calibration.shape[0])).map { data.calibration.item($0) })
+            return try Validator.evaluate(graph: graph, model: m, x: x, labels: nil, threads: threads)
+        }
+        var results: [SearchResult] = []
+        results.append(try UniformSearch.run(space))
+        results.append(try RuleBasedSearch.run(space))
+        results.append(try ExactSearch.run(space))
+        if budget.search.method == "haq" {
+            let opts = HAQOptions(episodes: budget.search.episodes, seed: budget.search.seed, repair: budget.search.repair)
+            let reward: ((Policy) throws -> Double)? = budget.search.reward == "measured" ? { try measure($0, images: 8).top1Agreement } : nil
+            let r = try HAQSearch.run(space, options: opts, measuredReward: reward) { log.line($0) }
+            for e in r.episodes ?? [] {
+                log.line(String(format: "episode %d reward %.6f flash %d ram %d best %.6f", e.episode, e.reward, e.flash, e.ram, e.bestReward))
+            }
+            results.append(r)
+        }
+        for r in results {
+            log.line(String(format: "%@: score %.5f, FLASH %d B, RAM %d B (bound %d), %@, %.3f s%@", r.method, r.evaluation.score, r.evaluation.flash,
+                            r.evaluation.arena, r.evaluation.lowerBound, r.evaluation.fits ? "fits" : "does not fit", r.seconds, r.note.map { " (\($0))" } ?? ""))
+        }
+        guard let chosen = results.first(where: { $0.method == budget.search.method || ($0.method == "haq-repair" && budget.search.method == "haq") }),
+              chosen.evaluation.fits else {
+            throw SearchStageError(message: "method \(budget.search.method) found no policy within the budget (see the comparison in the log)")
+        }
+        // How well the additive score ranks fully quantized models.
+        var policies = [Policy.uniform(8)] + results.filter(\.evaluation.fits).map(\.policy)
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<3 {
+            policies.append(space.policy(weights: space.weightLayers.map { _ in b.weightBits.randomElement(using: &rng) ?? 8 },
+                                         activations: space.activationTensors.map { _ in b.activationBits.randomElement(using: &rng) ?? 8 }))
+        }
+        var checks: [(Double, Double)] = []
+        for p in policies { checks.append((space.score(p), try measure(p, images: min(images, 16)).meanKL)) }
+        let rho = spearman(checks.map(\.0), checks.map(\.1))
+        if let rho { log.line(String(format: "score vs measured KL over %d fully quantized policies: Spearman rank correlation %.3f", checks.count, rho)) }
+        return Outcome(chosen: chosen, comparison: results, table: table, rankCorrelation: rho, checks: checks, space: space)
+    }
+
+    static func spearman(_ a: [Double], _ b: [Double]) -> Double? {
+        guard a.count >= 3 else { return nil }
+        func ranks(_ v: [Double]) -> [Double] {
+            let order = v.indices.sorted { v[$0] < v[$1] }
+            var r = [Double](repeating: 0, count: v.count)
+            var i = 0
+            while i < order.count {
+                var j = i
+                while j + 1 < order.count && v[order[j + 1]] == v[order[i]] { j += 1 }
+                for k in i...j { r[order[k]] = Double(i + j) / 2 }
+                i = j + 1
+            }
+            return r
+        }
+        let ra = ranks(a), rb = ranks(b)
+        let ma = ra.reduce(0, +) / Double(ra.count), mb = rb.reduce(0, +) / Double(rb.count)
+        var num = 0.0, da = 0.0, db = 0.0
+        for i in ra.indices {
+            num += (ra[i] - ma) * (rb[i] - mb)
+            da += (ra[i] - ma) * (ra[i] - ma)
+            db += (rb[i] - mb) * (rb[i] - mb)
+        }
+        return da > 0 && db > 0 ? num / (da * db).squareRoot() : nil
+    }
+}
+
+public struct SearchStageError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
