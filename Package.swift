@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Footprint", dependencies: ["Graph"], swiftSettings: optimised),
         .target(name: "Search", dependencies: ["Graph", "Quantize", "Footprint", "Kernels"], swiftSettings: optimised),
         .target(name: "Pipeline", dependencies: ["Graph", "Import", "Quantize", "Footprint", "Search", "CSupport"]),
-        .executableTarget(name: "tinympq", dependencies: ["Pipeline", "Import", "Graph", "Quantize"]),
+        .executableTarget(name: "tinympq", dependencies: ["Pipeline", "Import", "Graph", "Quantize", "Search"]),
         .target(name: "TestSupport", dependencies: ["Graph", "Import"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Kernels", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "Graph", "TestSupport"]),

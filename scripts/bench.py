@@ -90,6 +90,7 @@ def main():
     ap.add_argument("--tinympq", required=True)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--images", type=int, default=16, help="synthetic images for the int8 rows of the full-size models")
+    ap.add_argument("--episodes", type=int, default=600, help="HAQ episodes in the search table")
     args = ap.parse_args()
     if not all(os.path.exists(os.path.join(CACHE, m + ".onnx")) for m in MODELS):
         subprocess.run([sys.executable, os.path.join(ROOT, "Tests", "Fixtures", "generate.py"), "--bench", CACHE], check=True)
@@ -126,6 +127,16 @@ def main():
         results.setdefault(name, {}).update(ours, ortInt8Top1Agreement=agree, ortInt8MeanKL=float(kl))
         print(f"{name:24} {what:>26} {ours['int8Top1Agreement']:11.2f} {ours['int8MeanKL']:9.5f} {agree:10.2f} {kl:9.5f} "
               f"{ours['integerMsPerImage1t']:10.2f} {ours['floatMsPerImage1t']:9.2f}")
+    print(f"\n== search under 2,048,000 B FLASH / 512,000 B RAM (sensitivity on 32 synthetic images; HAQ {args.episodes} episodes)")
+    print(f"{'model':24} {'sens s':>7} {'exact s':>8} {'rule s':>7} {'haq s':>8} {'uniform':>9} {'rule':>9} {'haq':>9} {'exact':>9}  (scores: lower is better, -1 = infeasible)")
+    for m in MODELS:
+        path = os.path.join(CACHE, m + ".onnx")
+        out = subprocess.run([args.tinympq, "bench", path, "--runs", "1", "--search", "2048000,512000", "--episodes", str(args.episodes)],
+                             check=True, capture_output=True, text=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        results.setdefault(m, {}).update({k: v for k, v in r.items() if "Seconds" in k or "Score" in k or "Flash" in k or "RAM" in k})
+        print(f"{m:24} {r['sensitivitySeconds']:7.1f} {r['exactSeconds']:8.3f} {r['ruleSeconds']:7.3f} {r['haqSeconds']:8.1f} "
+              f"{r['uniformScore']:9.4f} {r['ruleScore']:9.4f} {r['haqScore']:9.4f} {r['exactScore']:9.4f}")
     with open(os.path.join(CACHE, "results.json"), "w") as f:
         json.dump(results, f, indent=2, sort_keys=True)
 

@@ -34,6 +34,29 @@ public struct PackedPanels: Sendable {
     public let n: Int
     public let data: [Float]
 
+    /// Packs a row-major K×N matrix.
+    public init(k: Int, n: Int, rowMajor b: [Float]) {
+        self.k = k
+        self.n = n
+        let panels = (n + 15) / 16
+        var d = [Float](repeating: 0, count: panels * k * 16)
+        b.withUnsafeBufferPointer { src in
+            d.withUnsafeMutableBufferPointer { dst in
+                for p in 0..<panels {
+                    let cols = Swift.min(16, n &- p &* 16)
+                    for kk in 0..<k {
+                        let so: Int = kk &* n &+ p &* 16
+                        let to: Int = (p &* k &+ kk) &* 16
+                        let s = src.baseAddress! + so
+                        let t = dst.baseAddress! + to
+                        for j in 0..<cols { t[j] = s[j] }
+                    }
+                }
+            }
+        }
+        data = d
+    }
+
     /// Packs B from an accessor `element(k, n)`.
     public init(k: Int, n: Int, element: (Int, Int) -> Float) {
         self.k = k

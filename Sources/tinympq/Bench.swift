@@ -3,11 +3,12 @@ import Graph
 import Import
 import Pipeline
 import Quantize
+import Search
 
 extension Commands {
     /// `tinympq bench MODEL [--runs N]`: timing figures as one JSON line, for scripts/bench.py.
     static func bench(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, valued: ["runs", "calibration", "data"], allowedFlags: ["profile"])
+        let a = try Arguments(args, valued: ["runs", "calibration", "data", "search", "episodes"], allowedFlags: ["profile"])
         if a.flags.contains("help") {
             print("USAGE: tinympq bench MODEL [--runs N]\n\nPrints parse time and float-engine milliseconds per image (1 and 2 threads) as JSON.")
             return .ok
@@ -60,6 +61,34 @@ extension Commands {
             if let acc = v.accuracyQuantized, let f = v.accuracyFloat {
                 result["int8Accuracy"] = acc
                 result["floatAccuracy"] = f
+            }
+        }
+        if let spec = a.options["search"] {
+            // "FLASH,RAM" in bytes: sensitivity on 32 synthetic images, then every searcher.
+            let parts = spec.split(separator: ",").compactMap { Int($0) }
+            guard parts.count == 2 else { throw UsageError("--search needs FLASH,RAM in bytes") }
+            let cal = Calibrator.syntheticInputs(shape: shape, count: 32)
+            let stats = try Calibrator.collect(graph: graph, inputs: cal, synthetic: true)
+            let t0 = DispatchTime.now()
+            let table = try Sensitivity.measure(graph: graph, stats: stats, images: cal, bits: [2, 4, 8], threads: 2)
+            result["sensitivitySeconds"] = seconds(since: t0)
+            let space = SearchSpace(graph: graph, budget: SearchBudget(flash: parts[0], ram: parts[1]), table: table)
+            let episodes = try a.int("episodes", default: 600, range: 1...100_000)
+            let runs: [(String, () throws -> SearchResult)] = [
+                ("uniform", { try UniformSearch.run(space) }), ("rule", { try RuleBasedSearch.run(space) }),
+                ("exact", { try ExactSearch.run(space) }), ("haq", { try HAQSearch.run(space, options: HAQOptions(episodes: episodes)) }),
+            ]
+            for (name, run) in runs {
+                do {
+                    let r = try run()
+                    result["\(name)Seconds"] = r.seconds
+                    result["\(name)Score"] = r.evaluation.fits ? r.evaluation.score : -1
+                    result["\(name)Flash"] = Double(r.evaluation.flash)
+                    result["\(name)RAM"] = Double(r.evaluation.arena)
+                } catch let e as InfeasibleBudget {
+                    result["\(name)Score"] = -1
+                    warn("\(name): \(e)")
+                }
             }
         }
         if a.flags.contains("profile") {

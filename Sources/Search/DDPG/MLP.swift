@@ -28,8 +28,8 @@ struct Matrix {
 func matmul(_ a: Matrix, _ b: Matrix, bias: [Float]? = nil) -> Matrix {
     precondition(a.cols == b.rows)
     var c = Matrix(rows: a.rows, cols: b.cols)
-    let bd = b.data, n = b.cols
-    let panels = PackedPanels(k: b.rows, n: b.cols) { k, j in bd[k * n + j] }
+    let n = b.cols
+    let panels = PackedPanels(k: b.rows, n: b.cols, rowMajor: b.data)
     a.data.withUnsafeBufferPointer { ap in
         c.data.withUnsafeMutableBufferPointer { cp in
             withBias(bias) { bp in
