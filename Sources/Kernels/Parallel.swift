@@ -31,3 +31,13 @@ public struct UncheckedSendable<T>: @unchecked Sendable {
     public let value: T
     public init(_ value: T) { self.value = value }
 }
+
+/// How the kernels were built; float results differ in the last bits between flavours, so the
+/// pipeline puts this in its cache keys.
+public enum KernelBuild {
+    #if TINYMPQ_FMA
+    public static let flavour = "fma"
+    #else
+    public static let flavour = "portable"
+    #endif
+}

@@ -2,12 +2,13 @@ import Foundation
 import Graph
 import Footprint
 import Import
+import Kernels
 import Quantize
 import Search
 
 /// Exit codes shared by the CLI and CI (DESIGN.md).
 public enum ExitCode: Int32, Sendable {
-    case ok = 0, stageFailed = 1, usage = 2, validationFailed = 3, noInputs = 4, lockBusy = 9
+    case ok = 0, stageFailed = 1, usage = 2, validationFailed = 3, noInputs = 4, lockBusy = 9, interrupted = 130, terminated = 143
 }
 
 public struct RunOptions: Sendable {
@@ -26,10 +27,13 @@ public struct RunOptions: Sendable {
     public var validationData: URL?
     public var maxAccuracyDrop: Double?
     public var resources: PipelineResources?
+    /// The cache (content-addressed products of every stage run); nil disables caching.
+    public var cacheDirectory: URL?
 
     public init(outputDirectory: URL, threads: Int = 2, inputShape: [Int]? = nil, until: String = "validate", policy: URL? = nil,
                 uniformBits: Int? = nil, budget: URL? = nil, data: URL? = nil, validationData: URL? = nil, maxAccuracyDrop: Double? = nil,
-                resources: PipelineResources? = PipelineResources.locate()) {
+                resources: PipelineResources? = PipelineResources.locate(), cacheDirectory: URL? = nil) {
+        self.cacheDirectory = cacheDirectory
         self.outputDirectory = outputDirectory
         self.threads = threads
         self.inputShape = inputShape
@@ -86,123 +90,161 @@ public struct PipelineRunner {
     }
 
     func runOne(model: URL, folder: String, budget: Budget?, configError: Error?) -> ModelRun {
-        let target = options.outputDirectory.appendingPathComponent(folder)
-        var report = RunReport(model: folder, file: model.lastPathComponent)
-        var exit = ExitCode.ok
-        var message = "ok"
-        var files: [(String, Data)] = []
-        var sections: [String] = []
+        var run = StageRunner(folder: folder, model: model, store: options.cacheDirectory.flatMap { try? ArtifactStore(root: $0) }, say: say)
         let last = RunOptions.stageOrder.firstIndex(of: options.until) ?? RunOptions.stageOrder.count - 1
-
-        /// Runs one stage with its log; a thrown error fails it and stops the model.
-        func stage<T>(_ stageName: String, _ number: Int, _ body: (StageLog) throws -> T) -> T? {
-            let log = StageLog(stage: stageName)
-            let logPath = String(format: "logs/%02d-%@.log", number, stageName)
-            defer {
-                log.line(String(format: "finished in %.3f s", log.seconds))
-                files.append((logPath, Data(log.text.utf8)))
-            }
-            log.line("ran: no earlier result for this model (no cache yet)")
-            do {
-                let v = try body(log)
-                report.stages[stageName] = .init(status: "ok", cached: false, seconds: log.seconds, log: logPath)
-                return v
-            } catch {
-                log.line("error: \(error)")
-                report.stages[stageName] = .init(status: "failed", cached: false, seconds: log.seconds, log: logPath)
-                report.error = "\(error)"
-                switch error {
-                case is UsageError, is PolicyError, is BudgetError: exit = .usage
-                case is InfeasibleBudget: exit = .validationFailed
-                default: exit = .stageFailed
-                }
-                message = "\(error)"
-                return nil
-            }
-        }
+        let tool = "\(ToolInfo.version)/\(KernelBuild.flavour)"
 
         pipeline: do {
-            guard let (graph, summary) = stage(ParseStage.name, ParseStage.number, { log in
-                if let configError { throw configError }
-                return try ParseStage.run(model: model, inputShape: options.inputShape ?? budget?.inputShape, log: log)
-            }), let budget else { break pipeline }
-            if let d = try? jsonData(summary) { files.append(("graph.json", d)) }
-            report.graph = summary.totals
-            sections.append(summary.markdown)
-            guard last >= 1 else { break pipeline }
+            // Inputs everything depends on.
+            let modelDigest: String
+            do { modelDigest = try fileDigest(model) } catch {
+                run.fail(ParseStage.name, ParseStage.number, ImportError(file: model.lastPathComponent, "cannot read the file: \(error.localizedDescription)"))
+                break pipeline
+            }
+            if let configError {
+                run.fail(ParseStage.name, ParseStage.number, configError)
+                break pipeline
+            }
+            guard let budget else { break pipeline }
+            let inputShape = options.inputShape ?? budget.inputShape
+            let graphID = modelDigest + (inputShape.map { "@\($0)" } ?? "")
+            var graphMemo: Graph? = nil
+            func graph(_ log: StageLog) throws -> Graph {
+                if let g = graphMemo { return g }
+                let (g, _) = try ParseStage.run(model: model, inputShape: inputShape, log: log)
+                graphMemo = g
+                return g
+            }
 
-            // Search: a given policy file or uniform bits skip it.
-            guard let (policy, source, data, stats) = stage(SearchStage.name, SearchStage.number, { log -> (Policy, String, ModelData, CalibrationStats) in
-                let data = try ModelData.load(model: model, graph: graph, data: options.data ?? budget.data.map { URL(fileURLWithPath: $0) },
-                                              validationData: options.validationData ?? budget.validationData.map { URL(fileURLWithPath: $0) }, log: log)
+            guard run.stage(ParseStage.name, ParseStage.number, components: [
+                "stage": ParseStage.name, "impl": String(ParseStage.implVersion), "tool": tool, "model": modelDigest,
+                "inputShape": inputShape.map { "\($0)" } ?? "",
+            ], { log in
+                let (g, summary) = try ParseStage.run(model: model, inputShape: inputShape, log: log)
+                graphMemo = g
+                var r = RunReport(model: folder, file: model.lastPathComponent)
+                r.graph = summary.totals
+                return try StageOutput(files: ["graph.json": jsonData(summary)], report: r, markdown: summary.markdown)
+            }) != nil, last >= 1 else { break pipeline }
+
+            // Data: the given files, else NAME.npz / NAME.val.npz, else synthetic.
+            let dataURL = options.data ?? budget.data.map { URL(fileURLWithPath: $0) }
+            let valURL = options.validationData ?? budget.validationData.map { URL(fileURLWithPath: $0) }
+            let stem = model.deletingPathExtension()
+            let calFile = dataURL ?? [stem.appendingPathExtension("npz"), stem.appendingPathExtension("npy")].first { FileManager.default.fileExists(atPath: $0.path) }
+            let valFile = valURL ?? { let v = stem.appendingPathExtension("val.npz"); return FileManager.default.fileExists(atPath: v.path) ? v : nil }()
+            let calDigest = (calFile.flatMap { try? fileDigest($0) }) ?? "synthetic"
+            let valDigest = (valFile.flatMap { try? fileDigest($0) }) ?? "none"
+            var dataMemo: (ModelData, CalibrationStats)? = nil
+            func dataAndStats(_ log: StageLog) throws -> (ModelData, CalibrationStats) {
+                if let d = dataMemo { return d }
+                let g = try graph(log)
+                let data = try ModelData.load(model: model, graph: g, data: dataURL, validationData: valURL, log: log)
                 log.line("calibrating on \(data.calibration.shape[0]) inputs (\(data.synthetic ? "SYNTHETIC" : "from data"))")
-                let stats = try Calibrator.collect(graph: graph, inputs: data.calibration, synthetic: data.synthetic, threads: options.threads)
-                if let (p, src) = try givenPolicy(model: model, graph: graph) {
+                let stats = try Calibrator.collect(graph: g, inputs: data.calibration, synthetic: data.synthetic, threads: options.threads)
+                dataMemo = (data, stats)
+                return (data, stats)
+            }
+
+            // Search (or the given policy).
+            let given = try? givenPolicySource(model: model)
+            var budgetJSON = budget
+            budgetJSON.file = ""
+            budgetJSON.data = nil
+            budgetJSON.validationData = nil
+            budgetJSON.maxAccuracyDrop = nil
+            guard let searchOut = run.stage(SearchStage.name, SearchStage.number, components: [
+                "stage": SearchStage.name, "impl": "1", "tool": tool, "graph": graphID, "budget": canonicalJSON(budgetJSON),
+                "calibration": calDigest, "given": given?.digest ?? "",
+            ], { log in
+                let g = try graph(log)
+                let (data, stats) = try dataAndStats(log)
+                var r = RunReport(model: folder, file: model.lastPathComponent)
+                if let (p, src) = try givenPolicy(model: model, graph: g) {
                     log.line("search skipped: policy given by \(src)")
-                    report.budget = BudgetReport(budget, method: "given")
-                    return (p, src, data, stats)
+                    r.budget = BudgetReport(budget, method: "given")
+                    r.footprint = FootprintReport(model: MemoryModel(graph: g), policy: p, budget: budget)
+                    return try StageOutput(files: ["policy.json": jsonData(p)], report: r, markdown: "## Search\n\n- skipped: policy given by \(src)\n" + (r.footprint?.markdown(budget) ?? ""))
                 }
-                let outcome = try SearchStage.run(graph: graph, budget: budget, stats: stats, data: data, threads: options.threads, log: log)
+                _ = data
+                let outcome = try SearchStage.run(graph: g, budget: budget, stats: stats, data: data, threads: options.threads, log: log)
                 let fp = FootprintReport(model: outcome.space.memory, policy: outcome.chosen.policy, budget: budget)
                 let sr = SearchReport(outcome)
-                report.budget = BudgetReport(budget, method: outcome.chosen.method)
-                report.search = sr
-                report.footprint = fp
-                sections.append(sr.markdown(budget: budget, footprint: fp))
-                files.append(("policy.json", try jsonData(PolicyFile(outcome: outcome, footprint: fp, budget: budget))))
-                files.append(("sensitivity.json", try jsonData(outcome.table)))
-                return (outcome.chosen.policy, "search (\(outcome.chosen.method))", data, stats)
-            }) else { break pipeline }
-            guard last >= 2 else { break pipeline }
+                r.budget = BudgetReport(budget, method: outcome.chosen.method)
+                r.search = sr
+                r.footprint = fp
+                return try StageOutput(files: ["policy.json": jsonData(PolicyFile(outcome: outcome, footprint: fp, budget: budget)),
+                                               "sensitivity.json": jsonData(outcome.table)],
+                                       report: r, markdown: sr.markdown(budget: budget, footprint: fp))
+            }), last >= 2 else { break pipeline }
 
-            guard let q = stage(QuantizeStage.name, QuantizeStage.number, { log in
-                try QuantizeStage.run(graph: graph, policy: policy, policySource: source, stats: stats, log: log)
-            }) else { break pipeline }
-            if let d = try? jsonData(q.model) { files.append(("quantized.json", d)) }
-            report.policy = PolicyReport(q.model, source: q.policySource)
-            report.quantize = .init(parameterBytes: q.model.parameterBytes, layers: q.model.layers.count)
-            if report.footprint == nil {
-                report.footprint = FootprintReport(model: MemoryModel(graph: graph), policy: policy, budget: budget)
+            guard let policyData = searchOut.files["policy.json"], let policy = try? JSONDecoder().decode(Policy.self, from: policyData) else {
+                run.fail(QuantizeStage.name, QuantizeStage.number, SearchStageError(message: "the search produced no readable policy.json"))
+                break pipeline
             }
-            sections.append(report.policy!.markdown(q.model))
-            guard last >= 3 else { break pipeline }
+            let policySource = given?.name ?? "search (\(run.report.search?.method ?? budget.search.method))"
+            guard let quantOut = run.stage(QuantizeStage.name, QuantizeStage.number, components: [
+                "stage": QuantizeStage.name, "impl": "1", "tool": tool, "graph": graphID, "policy": SHA256.hex(policyData), "calibration": calDigest,
+            ], { log in
+                let g = try graph(log)
+                let (_, stats) = try dataAndStats(log)
+                let q = try QuantizeStage.run(graph: g, policy: policy, policySource: policySource, stats: stats, log: log)
+                var r = RunReport(model: folder, file: model.lastPathComponent)
+                let pr = PolicyReport(q.model, source: q.policySource)
+                r.policy = pr
+                r.quantize = .init(parameterBytes: q.model.parameterBytes, layers: q.model.layers.count)
+                return try StageOutput(files: ["quantized.json": jsonData(q.model)],
+                                       internalFiles: ["quantized-without-bias-correction.json": jsonData(q.withoutBiasCorrection)],
+                                       report: r, markdown: pr.markdown(q.model))
+            }), last >= 3 else { break pipeline }
 
-            guard let v = stage(ValidateStage.name, ValidateStage.number, { log in
-                try ValidateStage.run(graph: graph, quantized: q, data: data, maxAccuracyDrop: options.maxAccuracyDrop ?? budget.maxAccuracyDrop,
-                                      threads: options.threads, log: log)
-            }) else { break pipeline }
-            if let d = try? jsonData(v) { files.append(("validation.json", d)) }
-            report.validation = ValidationReport(v)
-            sections.append(ValidationReport.markdown(v))
+            guard let qData = quantOut.files["quantized.json"], let plainData = quantOut.internalFiles["quantized-without-bias-correction.json"],
+                  let qModel = try? JSONDecoder().decode(QuantizedModel.self, from: qData),
+                  let plain = try? JSONDecoder().decode(QuantizedModel.self, from: plainData) else {
+                run.fail(ValidateStage.name, ValidateStage.number, SearchStageError(message: "the quantized model could not be read back"))
+                break pipeline
+            }
+            let gate = options.maxAccuracyDrop ?? budget.maxAccuracyDrop
+            guard run.stage(ValidateStage.name, ValidateStage.number, components: [
+                "stage": ValidateStage.name, "impl": "1", "tool": tool, "graph": graphID, "quantized": SHA256.hex(qData),
+                "plain": SHA256.hex(plainData), "calibration": calDigest, "validation": valDigest, "gate": gate.map { "\($0)" } ?? "",
+            ], { log in
+                let g = try graph(log)
+                let (data, _) = try dataAndStats(log)
+                let result = QuantizeStage.Result(model: qModel, withoutBiasCorrection: plain, policy: policy, policySource: policySource)
+                let v = try ValidateStage.run(graph: g, quantized: result, data: data, maxAccuracyDrop: gate, threads: options.threads, log: log)
+                var r = RunReport(model: folder, file: model.lastPathComponent)
+                r.validation = ValidationReport(v)
+                return try StageOutput(files: ["validation.json": jsonData(v)], report: r, markdown: ValidationReport.markdown(v))
+            }) != nil else { break pipeline }
+
+            // The gates, checked on the merged report (so a cached validation still fails).
             var failures: [String] = []
-            if !v.passed {
-                failures.append(String(format: "accuracy dropped %.2f points, more than the allowed %.2f", v.accuracyDrop ?? 0, v.maxAccuracyDrop ?? 0))
+            if let v = run.report.validation, !v.passed {
+                failures.append(String(format: "accuracy dropped %.2f points, more than the allowed %.2f",
+                                       (v.accuracyFloat ?? 0) - (v.accuracyQuantized ?? 0), v.maxAccuracyDrop ?? 0))
             }
-            if let fp = report.footprint, fp.flashBytes > budget.flash || fp.arenaBytes > budget.ram {
+            if let fp = run.report.footprint, fp.flashBytes > budget.flash || fp.arenaBytes > budget.ram {
                 failures.append("the policy needs \(fp.flashBytes) B FLASH and \(fp.arenaBytes) B RAM, over the budget of \(budget.flash) / \(budget.ram)")
             }
             if !failures.isEmpty {
-                report.stages[ValidateStage.name]?.status = "failed"
-                exit = .validationFailed
-                message = failures.joined(separator: "; ")
-                report.error = message
+                run.report.stages[ValidateStage.name]?.status = "failed"
+                run.exit = .validationFailed
+                run.message = failures.joined(separator: "; ")
+                run.report.error = run.message
             }
         }
-        do {
-            files.append(("report.json", try jsonData(report)))
-            files.append(("report.md", Data(report.markdown(sections: sections).utf8)))
-            let staged = try StagedFolder(target: target)
-            do {
-                for (path, data) in files { try staged.write(path, data) }
-                try staged.publish()
-            } catch {
-                staged.discard()
-                throw error
-            }
-        } catch {
-            return ModelRun(model: folder, outputFolder: target, exitCode: .stageFailed, message: "cannot write outputs: \(error)")
+        return run.publish(to: options.outputDirectory.appendingPathComponent(folder))
+    }
+
+    /// The policy file or uniform bits that replace the search, with a digest for the cache key.
+    func givenPolicySource(model: URL) throws -> (name: String, digest: String)? {
+        let beside = model.deletingPathExtension().appendingPathExtension("policy.json")
+        if let url = options.policy ?? (FileManager.default.fileExists(atPath: beside.path) ? beside : nil) {
+            return (url.lastPathComponent, try fileDigest(url))
         }
-        return ModelRun(model: folder, outputFolder: target, exitCode: exit, message: message)
+        if let b = options.uniformBits { return ("uniform \(b)-bit weights and activations (--bits)", "bits:\(b)") }
+        return nil
     }
 
     /// A policy from `--policy`, `NAME.policy.json` or `--bits`, which replaces the search.

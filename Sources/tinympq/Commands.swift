@@ -11,8 +11,8 @@ func warn(_ s: String) {
 
 enum Commands {
     static func run(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, valued: ["out", "threads", "input-shape", "until", "policy", "bits", "budget", "data", "validation-data", "max-accuracy-drop"],
-                              allowedFlags: [])
+        let a = try Arguments(args, valued: ["out", "threads", "input-shape", "until", "policy", "bits", "budget", "data", "validation-data", "max-accuracy-drop", "cache"],
+                              allowedFlags: ["no-cache", "no-wait"])
         if a.flags.contains("help") {
             print(Help.run)
             return .ok
@@ -34,12 +34,21 @@ enum Commands {
         let options = RunOptions(outputDirectory: out, threads: try a.int("threads", default: 2, range: 1...64),
                                  inputShape: try a.shape("input-shape"), until: until, policy: a.options["policy"].map { URL(fileURLWithPath: $0) },
                                  uniformBits: bits, budget: a.options["budget"].map { URL(fileURLWithPath: $0) }, data: a.options["data"].map { URL(fileURLWithPath: $0) },
-                                 validationData: a.options["validation-data"].map { URL(fileURLWithPath: $0) }, maxAccuracyDrop: gate)
+                                 validationData: a.options["validation-data"].map { URL(fileURLWithPath: $0) }, maxAccuracyDrop: gate,
+                                 cacheDirectory: a.flags.contains("no-cache") ? nil : cacheDirectory(a, out: out))
         let models = try Discovery.models(paths)
         guard !models.isEmpty else {
             warn("tinympq: no models (*.onnx) found in \(paths.map(\.path).joined(separator: ", "))")
             return .noInputs
         }
+        // One run at a time per cache (daemon and one-shot runs share the lock).
+        let lockDir = options.cacheDirectory ?? out
+        guard let lock = try PipelineLock(directory: lockDir, wait: !a.flags.contains("no-wait")) else {
+            warn("tinympq: another tinympq run or daemon holds the lock in \(lockDir.path) (--no-wait given)")
+            return .lockBusy
+        }
+        defer { withExtendedLifetime(lock) {} }
+        Signals.installCancellation()
         let runner = PipelineRunner(options: options) { print($0) }
         var worst = ExitCode.ok
         for m in models {
@@ -52,7 +61,14 @@ enum Commands {
             }
             }
         }
+        if Cancellation.isCancelled { return Signals.exitCode }
         return worst
+    }
+
+    /// `--cache DIR`, else `.tinympq-cache` beside the output folder.
+    static func cacheDirectory(_ a: Arguments, out: URL) -> URL {
+        if let c = a.options["cache"] { return URL(fileURLWithPath: c) }
+        return out.standardizedFileURL.deletingLastPathComponent().appendingPathComponent(".tinympq-cache")
     }
 
     static func infer(_ args: [String]) throws -> ExitCode {

@@ -33,6 +33,17 @@ public struct RunReport: Codable, Sendable {
         self.file = file
     }
 
+    /// Takes every field `other` sets (a stage's part of the report).
+    mutating func merge(_ other: RunReport) {
+        graph = other.graph ?? graph
+        budget = other.budget ?? budget
+        footprint = other.footprint ?? footprint
+        search = other.search ?? search
+        policy = other.policy ?? policy
+        quantize = other.quantize ?? quantize
+        validation = other.validation ?? validation
+    }
+
     func markdown(sections: [String]) -> String {
         var s = "# tinympq report: \(model)\n\n"
         if let error { s += "**FAILED**: \(error)\n\n" }

@@ -73,6 +73,8 @@ public struct SearchReport: Codable, Sendable {
     public var comparison: [Row]
     public var rankCorrelation: Double?
     public var sensitivityImages: Int
+    /// HAQ's reward per episode, when the agent ran.
+    public var curve: [Double]?
 
     init(_ o: SearchStage.Outcome) {
         method = o.chosen.method
@@ -83,6 +85,7 @@ public struct SearchReport: Codable, Sendable {
         }
         rankCorrelation = o.rankCorrelation
         sensitivityImages = o.table.images
+        curve = o.comparison.first { $0.episodes != nil }?.episodes?.map(\.reward)
     }
 
     func markdown(budget: Budget, footprint: FootprintReport) -> String {
