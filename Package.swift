@@ -21,6 +21,8 @@ let package = Package(
     targets: [
         // Debian's zlib, for deflate-compressed NumPy .npz archives.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // Debian's libinotifytools (no pkg-config file; the module map links it).
+        .systemLibrary(name: "CInotifyTools", providers: [.apt(["libinotifytools0-dev"])]),
         // renameat2 wrappers for atomic publishing of output folders.
         .target(name: "CSupport"),
         .target(name: "Kernels", swiftSettings: [.unsafeFlags(kernelFlags)]),
@@ -30,7 +32,8 @@ let package = Package(
         .target(name: "Footprint", dependencies: ["Graph"], swiftSettings: optimised),
         .target(name: "Search", dependencies: ["Graph", "Quantize", "Footprint", "Kernels"], swiftSettings: optimised),
         .target(name: "Pipeline", dependencies: ["Graph", "Import", "Quantize", "Footprint", "Search", "CSupport"]),
-        .executableTarget(name: "tinympq", dependencies: ["Pipeline", "Import", "Graph", "Quantize", "Search"]),
+        .target(name: "Watch", dependencies: ["Pipeline", "CInotifyTools"]),
+        .executableTarget(name: "tinympq", dependencies: ["Pipeline", "Watch", "Import", "Graph", "Quantize", "Search"]),
         .target(name: "TestSupport", dependencies: ["Graph", "Import"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Kernels", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "Graph", "TestSupport"]),

@@ -29,6 +29,8 @@ public struct RunOptions: Sendable {
     public var resources: PipelineResources?
     /// The cache (content-addressed products of every stage run); nil disables caching.
     public var cacheDirectory: URL?
+    /// Say what would run and why, run nothing, publish nothing (`tinympq explain`).
+    public var dryRun = false
 
     public init(outputDirectory: URL, threads: Int = 2, inputShape: [Int]? = nil, until: String = "validate", policy: URL? = nil,
                 uniformBits: Int? = nil, budget: URL? = nil, data: URL? = nil, validationData: URL? = nil, maxAccuracyDrop: Double? = nil,
@@ -91,6 +93,7 @@ public struct PipelineRunner {
 
     func runOne(model: URL, folder: String, budget: Budget?, configError: Error?) -> ModelRun {
         var run = StageRunner(folder: folder, model: model, store: options.cacheDirectory.flatMap { try? ArtifactStore(root: $0) }, say: say)
+        run.dryRun = options.dryRun
         let last = RunOptions.stageOrder.firstIndex(of: options.until) ?? RunOptions.stageOrder.count - 1
         let tool = "\(ToolInfo.version)/\(KernelBuild.flavour)"
 
@@ -233,6 +236,10 @@ public struct PipelineRunner {
                 run.message = failures.joined(separator: "; ")
                 run.report.error = run.message
             }
+        }
+        if options.dryRun {
+            return ModelRun(model: folder, outputFolder: options.outputDirectory.appendingPathComponent(folder), exitCode: .ok,
+                            message: run.explanations.joined(separator: "\n"))
         }
         return run.publish(to: options.outputDirectory.appendingPathComponent(folder))
     }

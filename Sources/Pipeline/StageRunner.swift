@@ -37,6 +37,9 @@ struct StageRunner {
     var message = "ok"
     var files: [(String, Data)] = []
     var sections: [String] = []
+    var dryRun = false
+    /// What each stage did or would do (for `explain`).
+    var explanations: [String] = []
 
     init(folder: String, model: URL, store: ArtifactStore?, say: @escaping @Sendable (String) -> Void) {
         self.folder = folder
@@ -62,6 +65,7 @@ struct StageRunner {
            let product = try? JSONDecoder().decode(StageProduct.self, from: blob),
            let restored = restore(product, store) {
             log.line("restored from cache: key \(key.prefix(16)), computed \(ISO8601DateFormatter().string(from: rec.createdAt)); nothing it depends on changed")
+            explanations.append("\(name): cached (key \(key.prefix(16)))")
             var text = log.text
             if let original = restored.internalFiles["log"] { text += "--- log of the original run ---\n" + String(decoding: original, as: UTF8.self) }
             files.append((logPath, Data(text.utf8)))
@@ -69,8 +73,12 @@ struct StageRunner {
             if let r = try? JSONDecoder().decode(RunReport.self, from: product.report) { report.merge(r) }
             sections.append(product.markdown)
             report.stages[name] = .init(status: "ok", cached: true, seconds: log.seconds, log: logPath)
-            store.saveLast(output: folder, stage: name, components: components)
+            if !dryRun { store.saveLast(output: folder, stage: name, components: components) }
             return restored
+        }
+        if dryRun {
+            explanations.append("\(name): would run (\(explain(name, components))); the stages after it would run too unless its output is unchanged")
+            return nil
         }
         log.line("ran: " + explain(name, components))
         log.line("key \(key.prefix(16)): " + components.sorted { $0.key < $1.key }.filter { $0.key != "stage" }.map { "\($0.key)=\($0.value.prefix(24))" }.joined(separator: " "))

@@ -12,7 +12,7 @@ func warn(_ s: String) {
 enum Commands {
     static func run(_ args: [String]) throws -> ExitCode {
         let a = try Arguments(args, valued: ["out", "threads", "input-shape", "until", "policy", "bits", "budget", "data", "validation-data", "max-accuracy-drop", "cache"],
-                              allowedFlags: ["no-cache", "no-wait"])
+                              allowedFlags: ["no-cache", "no-wait", "explain-internal"])
         if a.flags.contains("help") {
             print(Help.run)
             return .ok
@@ -40,6 +40,13 @@ enum Commands {
         guard !models.isEmpty else {
             warn("tinympq: no models (*.onnx) found in \(paths.map(\.path).joined(separator: ", "))")
             return .noInputs
+        }
+        if a.flags.contains("explain-internal") {
+            var o = options
+            o.dryRun = true
+            let runner = PipelineRunner(options: o) { _ in }
+            for m in models { for r in runner.run(model: m) { print("\(r.model):\n  " + r.message.replacingOccurrences(of: "\n", with: "\n  ")) } }
+            return .ok
         }
         // One run at a time per cache (daemon and one-shot runs share the lock).
         let lockDir = options.cacheDirectory ?? out

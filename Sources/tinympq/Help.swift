@@ -6,7 +6,11 @@ enum Help {
     USAGE: tinympq <command> [options]
 
     COMMANDS:
+      watch [FOLDER]         the daemon: process models dropped into FOLDER (default watched/)
       run [FOLDER|FILE...]   process every model once (default folder: watched/) and exit
+      status                 the daemon's state, queue and last results
+      explain [FOLDER|FILE...]  what `run` would run and why, without running it
+      gc                     remove old cache entries
       infer MODEL            run the float model on a NumPy batch and write its outputs
       bench MODEL            time parsing and the float engine (used by make bench)
       version                print the version
@@ -39,12 +43,36 @@ enum Help {
       --data FILE               calibration data instead of NAME.npz
       --validation-data FILE    validation data instead of NAME.val.npz
       --max-accuracy-drop PTS   fail with exit code 3 when top-1 accuracy drops more
+      --cache DIR               cache folder (default: .tinympq-cache beside the output folder)
+      --no-cache                run every stage, store nothing
+      --no-wait                 exit 9 instead of waiting when another run holds the lock
       --threads N               worker threads (default: 2)
       --input-shape SHAPE       full input shape for models with free dimensions
       -h, --help                show this help
 
     Exit code: 0 all models ok, 1 a stage failed, 2 bad option, budget or policy, 3 budget
     infeasible or accuracy gate missed, 4 no model found.
+    """
+
+    static let watch = """
+    USAGE: tinympq watch [FOLDER] [--out DIR] [--cache DIR] [--settle SECONDS] [--poll SECONDS]
+
+    Watches FOLDER (default watched/, recursively, with inotify) and runs the cached pipeline
+    for every model whose model, budget, data or policy file changes: after the file has been
+    quiet for --settle seconds (default 0.5) and its size and time stopped changing; identical
+    content (a touch, a copy of the same bytes) does nothing. Temporary names (dotfiles,
+    *.part, *.tmp, *~, *.swp) are ignored. At start every file is looked at once.
+
+    SIGTERM/SIGINT stop gracefully (the running stage is cancelled, staging removed, previous
+    outputs intact, exit 0); SIGHUP rescans. status.json in the cache folder is kept current;
+    `tinympq status` prints it. One-shot runs and the daemon share one lock.
+
+    OPTIONS:
+      --out DIR           output folder (default: output/)
+      --cache DIR         cache folder (default: .tinympq-cache beside the output folder)
+      --settle SECONDS    quiet period before a changed file is processed (default 0.5)
+      --poll SECONDS      poll instead of inotify (network file systems)
+      --threads N         worker threads (default: 2)
     """
 
     static let infer = """

@@ -13,6 +13,7 @@ do {
             switch argv[1] {
             case "run": print(Help.run)
             case "infer": print(Help.infer)
+            case "watch": print(Help.watch)
             default: throw UsageError("no help for unknown command '\(argv[1])'")
             }
         } else {
@@ -22,11 +23,15 @@ do {
     case "run": code = try Commands.run(Array(argv.dropFirst()))
     case "infer": code = try Commands.infer(Array(argv.dropFirst()))
     case "bench": code = try Commands.bench(Array(argv.dropFirst()))
+    case "watch": code = try Commands.watch(Array(argv.dropFirst()))
+    case "status": code = try Commands.status(Array(argv.dropFirst()))
+    case "explain": code = try Commands.explain(Array(argv.dropFirst()))
+    case "gc": code = try Commands.gc(Array(argv.dropFirst()))
     case "version", "--version":
         print("tinympq \(ToolInfo.version)")
         code = .ok
     case let other?:
-        throw UsageError("unknown command '\(other)'. Commands: run, infer, version, help")
+        throw UsageError("unknown command '\(other)'. Commands: watch, run, status, explain, gc, infer, bench, version, help")
     }
 } catch let e as UsageError {
     warn("tinympq: \(e.description)")

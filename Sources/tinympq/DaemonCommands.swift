@@ -1,0 +1,90 @@
+import Dispatch
+import Foundation
+import Pipeline
+import Watch
+
+extension Commands {
+    static func watch(_ args: [String]) throws -> ExitCode {
+        let a = try Arguments(args, valued: ["out", "cache", "settle", "poll", "threads"], allowedFlags: [])
+        if a.flags.contains("help") {
+            print(Help.watch)
+            return .ok
+        }
+        guard a.positionals.count <= 1 else { throw UsageError("watch takes one folder") }
+        let root = URL(fileURLWithPath: a.positionals.first ?? "watched").standardizedFileURL
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDir), isDir.boolValue else {
+            throw UsageError("no such folder: \(root.path)")
+        }
+        let out = URL(fileURLWithPath: a.options["out"] ?? "output").standardizedFileURL
+        let cache = cacheDirectory(a, out: out)
+        guard !out.path.hasPrefix(root.path + "/"), !cache.path.hasPrefix(root.path + "/") else {
+            throw UsageError("the output and cache folders must not be inside the watched folder")
+        }
+        let options = RunOptions(outputDirectory: out, threads: try a.int("threads", default: 2, range: 1...64), cacheDirectory: cache)
+        var config = Daemon.Config(root: root, options: options, lockDirectory: cache, statusFile: cache.appendingPathComponent("status.json"))
+        if let s = a.options["settle"] {
+            guard let v = Double(s), v > 0, v < 600 else { throw UsageError("--settle must be seconds between 0 and 600") }
+            config.settle = v
+        }
+        if let p = a.options["poll"] {
+            guard let v = Double(p), v > 0, v < 86400 else { throw UsageError("--poll must be a positive number of seconds") }
+            config.poll = v
+        }
+        let daemon = Daemon(config: config) { line in
+            let t = ISO8601DateFormatter().string(from: Date())
+            FileHandle.standardError.write(Data("\(t) \(line)\n".utf8))
+        }
+        Signals.installCancellation { _ in daemon.stop() }
+        signal(SIGHUP, SIG_IGN)
+        let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hup.setEventHandler { daemon.rescan() }
+        hup.resume()
+        do {
+            try daemon.run()
+        } catch let e as WatchError {
+            warn("tinympq: \(e.message)")
+            return .stageFailed
+        }
+        withExtendedLifetime(hup) {}
+        warn("tinympq: stopped")
+        return .ok
+    }
+
+    static func status(_ args: [String]) throws -> ExitCode {
+        let a = try Arguments(args, valued: ["out", "cache"], allowedFlags: [])
+        if a.flags.contains("help") {
+            print("USAGE: tinympq status [--out DIR] [--cache DIR]\n\nPrints the daemon's status.json (state, queue, running model, last results).")
+            return .ok
+        }
+        let cache = cacheDirectory(a, out: URL(fileURLWithPath: a.options["out"] ?? "output"))
+        let url = cache.appendingPathComponent("status.json")
+        guard let d = try? Data(contentsOf: url) else {
+            print("no daemon status at \(url.path) (no daemon has run with this cache)")
+            return .ok
+        }
+        print(String(decoding: d, as: UTF8.self))
+        return .ok
+    }
+
+    static func explain(_ args: [String]) throws -> ExitCode {
+        var a = args
+        a.append("--explain-internal")
+        return try run(a)
+    }
+
+    static func gc(_ args: [String]) throws -> ExitCode {
+        let a = try Arguments(args, valued: ["out", "cache", "max-age-days"], allowedFlags: [])
+        if a.flags.contains("help") {
+            print("USAGE: tinympq gc [--cache DIR] [--max-age-days N]\n\nRemoves cached stage results older than N days (default 30) and every blob nothing refers to.")
+            return .ok
+        }
+        let cache = cacheDirectory(a, out: URL(fileURLWithPath: a.options["out"] ?? "output"))
+        let days = try a.int("max-age-days", default: 30, range: 0...100_000)
+        guard let lock = try PipelineLock(directory: cache, wait: true) else { return .lockBusy }
+        defer { withExtendedLifetime(lock) {} }
+        let (records, blobs) = try ArtifactStore(root: cache).collectGarbage(maxAge: Double(days) * 86400)
+        print("gc: removed \(records) run records and \(blobs) blobs from \(cache.path)")
+        return .ok
+    }
+}
