@@ -8,7 +8,7 @@ export TINYMPQ_TARGET_CPU
 SWIFT_BUILD := swift build -c release
 BIN := .build/release/tinympq
 
-.PHONY: all deps build run test bench fixtures clean
+.PHONY: all deps build run once test bench fixtures clean
 
 all: build
 
@@ -19,10 +19,14 @@ deps:
 build:
 	$(SWIFT_BUILD) --product tinympq
 
-## run: process every model in watched/ and write output/
+## run: the daemon on watched/ (Ctrl-C stops it); results in output/<model>/
 run: deps build
+	@echo "tinympq: watching watched/; reports appear in output/<model>/report.md and report.html (Ctrl-C to stop)"
+	$(BIN) watch watched --out output
+
+## once: process watched/ once and exit (what CI does)
+once: deps build
 	$(BIN) run watched --out output
-	@echo "Results: output/<model>/report.md (one folder per model in watched/)"
 
 ## test: the whole test suite (what CI runs)
 test: deps

@@ -204,16 +204,14 @@ struct Manifest: Encodable {
     }
 }
 
-/// A request to stop (SIGTERM/SIGINT): stages check it between steps; the publish is skipped.
+/// A request to stop (SIGTERM/SIGINT): long loops check it (`Interrupt`), stages check it
+/// between steps, and the publish is skipped.
 public enum Cancellation {
-    nonisolated(unsafe) static var flag = false
-    public static var isCancelled: Bool { flag }
-    public static func cancel() { flag = true }
+    public static var isCancelled: Bool { Interrupt.requested }
+    public static func cancel() { Interrupt.request() }
 }
 
-struct CancellationError: Error, CustomStringConvertible {
-    var description: String { "interrupted" }
-}
+typealias CancellationError = Interrupted
 
 func canonicalJSON<T: Encodable>(_ v: T) -> String {
     let e = JSONEncoder()

@@ -1,4 +1,5 @@
 import Graph
+import Kernels
 
 /// What calibration learned about one activation tensor from the float model.
 public struct TensorStats: Sendable {
@@ -53,6 +54,7 @@ public enum Calibrator {
             stats[name] = s
         }
         for b in 0..<images {
+            try Interrupt.check()
             let x = inputs.item(b)
             record(graph.inputs[0], x)
             _ = try engine.run(x) { name, t in record(name, t) }

@@ -1,5 +1,6 @@
 import Foundation
 import Graph
+import Kernels
 
 /// How close the integer model is to the float model on a data set.
 public struct ValidationResult: Codable, Sendable {
@@ -33,6 +34,7 @@ public enum Validator {
         let wanted = Set(model.layers.map(\.output))
         var hasTop5 = false
         for b in 0..<n {
+            try Interrupt.check()
             let img = x.item(b)
             var floatActs: [String: Tensor] = [:]
             let yf = try fe.run(img) { name, t in if wanted.contains(name) { floatActs[name] = t } }[0]

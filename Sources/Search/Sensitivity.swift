@@ -65,6 +65,7 @@ public enum Sensitivity {
         let n = images.shape[0]
         var sums = [Double](repeating: 0, count: variants.count)
         for i in 0..<n {
+            try Interrupt.check()
             let trace = try engine.trace(images.item(i))
             let p = probabilities(trace.outputs[0])
             let results = UncheckedSendable(UnsafeMutableBufferPointer<Double>.allocate(capacity: variants.count))

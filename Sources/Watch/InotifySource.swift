@@ -60,7 +60,7 @@ public final class InotifySource: FileEventSource, Sendable {
                     }
                     continue
                 }
-                if mask & (UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE)) != 0 {
+                if mask & (UInt32(IN_CLOSE_WRITE) | UInt32(IN_MODIFY) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE)) != 0 {
                     deliver(.changed(path))
                 }
                 if mask & (UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF)) != 0 && path.hasPrefix(root) == false {

@@ -1,4 +1,5 @@
 import Dispatch
+import Kernels
 import Quantize
 
 /// The optimum of the additive score under both budgets.
@@ -99,6 +100,7 @@ public enum ExactSearch {
         }
         var candidates = 0
         while let n = heap.pop(), nodes.count < maxExpansions {
+            if Interrupt.requested { return (nil, candidates) }
             let p = nodes[n]
             if p.step == steps - 1 {
                 candidates += 1

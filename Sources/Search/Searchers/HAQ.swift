@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Graph
+import Kernels
 import Quantize
 
 /// HAQ's reinforcement-learning search (Wang et al. 2019, as in mit-han-lab/haq), with the MCU
@@ -52,6 +53,7 @@ public enum HAQSearch {
         var best: (reward: Double, policy: Policy, eval: Evaluation)? = nil
         var log: [SearchResult.Episode] = []
         for episode in 0..<options.episodes {
+            try Interrupt.check()
             env.reset()
             var states: [[Float]] = [], actions: [Float] = []
             for t in 0..<steps {
