@@ -41,3 +41,8 @@ public enum KernelBuild {
     public static let flavour = "portable"
     #endif
 }
+
+/// The tool's version, in reports, cache keys and generated code.
+public enum ToolInfo {
+    public static let version = "0.1.0"
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Graph
+import Codegen
 import Footprint
 import Import
 import Kernels
@@ -32,7 +33,7 @@ public struct RunOptions: Sendable {
     /// Say what would run and why, run nothing, publish nothing (`tinympq explain`).
     public var dryRun = false
 
-    public init(outputDirectory: URL, threads: Int = 2, inputShape: [Int]? = nil, until: String = "validate", policy: URL? = nil,
+    public init(outputDirectory: URL, threads: Int = 2, inputShape: [Int]? = nil, until: String = "codegen", policy: URL? = nil,
                 uniformBits: Int? = nil, budget: URL? = nil, data: URL? = nil, validationData: URL? = nil, maxAccuracyDrop: Double? = nil,
                 resources: PipelineResources? = PipelineResources.locate(), cacheDirectory: URL? = nil) {
         self.cacheDirectory = cacheDirectory
@@ -49,7 +50,7 @@ public struct RunOptions: Sendable {
         self.resources = resources
     }
 
-    public static let stageOrder = ["parse", "search", "quantize", "validate"]
+    public static let stageOrder = ["parse", "search", "quantize", "validate", "codegen"]
 }
 
 /// The outcome for one model (and budget).
@@ -221,11 +222,38 @@ public struct PipelineRunner {
                 return try StageOutput(files: ["validation.json": jsonData(v)], report: r, markdown: ValidationReport.markdown(v))
             }) != nil else { break pipeline }
 
+            // Codegen runs only for a model that passed validation.
+            if last >= 4, run.report.validation?.passed ?? true, let resources = options.resources {
+                let scratch = (options.cacheDirectory ?? FileManager.default.temporaryDirectory).appendingPathComponent("tmp/codegen-\(folder)-\(getpid())")
+                let toolIDs = ["cc", "arm-none-eabi-gcc", "qemu-system-arm"].map { Toolchain.find($0)?.path ?? "none" }.joined(separator: ",")
+                let runtimeDigest = (try? ["nnk.c", "nnk.h", "test_main.c", "port/cortex-m/startup.c", "port/cortex-m/semihost.c", "port/cortex-m/link.ld.in"]
+                    .map { try fileDigest(resources.directory.appendingPathComponent("runtime/\($0)")) }.joined()) ?? "missing"
+                _ = run.stage(CodegenStage.name, CodegenStage.number, components: [
+                    "stage": CodegenStage.name, "impl": "1", "tool": tool, "graph": graphID, "quantized": SHA256.hex(qData),
+                    "budget": "\(budget.flash)/\(budget.ram)", "validation": valDigest, "calibration": calDigest, "toolchain": toolIDs,
+                    "runtime": runtimeDigest,
+                ], { log in
+                    let g = try graph(log)
+                    let (data, _) = try dataAndStats(log)
+                    let (o, files) = try CodegenStage.run(model: qModel, graph: g, name: folder, budget: budget, resources: resources,
+                                                         testInput: data.validation.item(0), scratch: scratch, log: log)
+                    var r = RunReport(model: folder, file: model.lastPathComponent)
+                    r.codegen = CodegenReport(o)
+                    return StageOutput(files: files, report: r, markdown: CodegenReport.markdown(o))
+                })
+            }
+
             // The gates, checked on the merged report (so a cached validation still fails).
             var failures: [String] = []
             if let v = run.report.validation, !v.passed {
                 failures.append(String(format: "accuracy dropped %.2f points, more than the allowed %.2f",
                                        (v.accuracyFloat ?? 0) - (v.accuracyQuantized ?? 0), v.maxAccuracyDrop ?? 0))
+            }
+            if let c = run.report.codegen, !c.passed {
+                run.report.stages[CodegenStage.name]?.status = "failed"
+                if run.exit == .ok { run.exit = .stageFailed }
+                run.message = c.problems.joined(separator: "; ")
+                run.report.error = run.message
             }
             if let fp = run.report.footprint, fp.flashBytes > budget.flash || fp.arenaBytes > budget.ram {
                 failures.append("the policy needs \(fp.flashBytes) B FLASH and \(fp.arenaBytes) B RAM, over the budget of \(budget.flash) / \(budget.ram)")

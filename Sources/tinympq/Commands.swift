@@ -19,7 +19,7 @@ enum Commands {
         }
         let paths = (a.positionals.isEmpty ? ["watched"] : a.positionals).map { URL(fileURLWithPath: $0) }
         let out = URL(fileURLWithPath: a.options["out"] ?? "output")
-        let until = a.options["until"] ?? "validate"
+        let until = a.options["until"] ?? "codegen"
         guard RunOptions.stageOrder.contains(until) else { throw UsageError("--until must be one of \(RunOptions.stageOrder.joined(separator: ", ")), got '\(until)'") }
         var gate: Double? = nil
         if let g = a.options["max-accuracy-drop"] {

@@ -36,7 +36,7 @@ enum Help {
 
     OPTIONS:
       --out DIR                 output folder (default: output/)
-      --until STAGE             stop after parse, search, quantize or validate (default: validate)
+      --until STAGE             stop after parse, search, quantize, validate or codegen (default: codegen)
       --budget FILE             budget file instead of NAME.budget.json / budget.json
       --policy FILE             bits per tensor (JSON; see README) instead of searching
       --bits N                  uniform 2, 4 or 8 bits instead of searching

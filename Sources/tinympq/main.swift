@@ -1,6 +1,7 @@
 import Foundation
 import Graph
 import Import
+import Kernels
 import Pipeline
 
 // Entry point: dispatches to a command and turns every error into a message and an exit code.

@@ -1,3 +1,4 @@
+import Kernels
 import Foundation
 
 /// `report.json`: the stable contract CI reads (documented in the README).
@@ -21,6 +22,7 @@ public struct RunReport: Codable, Sendable {
     public var policy: PolicyReport?
     public var quantize: QuantizeSummary?
     public var validation: ValidationReport?
+    public var codegen: CodegenReport?
     public var error: String?
 
     public struct QuantizeSummary: Codable, Sendable {
@@ -42,6 +44,7 @@ public struct RunReport: Codable, Sendable {
         policy = other.policy ?? policy
         quantize = other.quantize ?? quantize
         validation = other.validation ?? validation
+        codegen = other.codegen ?? codegen
     }
 
     func markdown(sections: [String]) -> String {
@@ -57,6 +60,3 @@ public struct RunReport: Codable, Sendable {
     }
 }
 
-public enum ToolInfo {
-    public static let version = "0.1.0"
-}

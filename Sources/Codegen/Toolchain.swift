@@ -1,0 +1,151 @@
+import Dispatch
+import Foundation
+
+/// Runs a tool with an argument array (never a shell), waiting through a termination handler,
+/// with stdout and stderr collected through files (no pipe dead-locks) and a wall-clock limit.
+public struct ToolRun: Sendable {
+    public var command: [String]
+    public var status: Int32
+    public var timedOut: Bool
+    public var output: String
+
+    public var ok: Bool { status == 0 && !timedOut }
+}
+
+public enum Toolchain {
+    /// The first executable named `name` on PATH.
+    public static func find(_ name: String) -> URL? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for dir in path.split(separator: ":") {
+            let u = URL(fileURLWithPath: String(dir)).appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: u.path) { return u }
+        }
+        return nil
+    }
+
+    public static func run(_ tool: URL, _ args: [String], in dir: URL, timeout: Double) throws -> ToolRun {
+        let out = dir.appendingPathComponent(".tool-output-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: out) }
+        let p = Process()
+        p.executableURL = tool
+        p.arguments = args
+        p.currentDirectoryURL = dir
+        let fh = try FileHandle(forWritingTo: out)
+        p.standardOutput = fh
+        p.standardError = fh
+        p.standardInput = FileHandle.nullDevice
+        let done = DispatchSemaphore(value: 0)
+        p.terminationHandler = { _ in done.signal() }
+        try p.run()
+        var timedOut = false
+        if done.wait(timeout: .now() + timeout) == .timedOut {
+            timedOut = true
+            p.terminate()
+            if done.wait(timeout: .now() + 2) == .timedOut {
+                kill(p.processIdentifier, SIGKILL)
+                done.wait()
+            }
+        }
+        try? fh.close()
+        let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+        return ToolRun(command: [tool.lastPathComponent] + args, status: p.terminationStatus, timedOut: timedOut, output: text)
+    }
+}
+
+/// One Cortex-M target: how to compile for it and which QEMU machine runs it.
+public struct TargetProfile: Sendable, Codable {
+    public var name: String
+    public var core: String
+    public var qemuMachine: String
+    public var gccFlags: [String]
+    /// FLASH the linker region adds to the budget for code, constants and test vectors.
+    public var codeBytes: Int?
+    /// RAM added to the budget for the stack and the test harness.
+    public var stackBytes: Int?
+}
+
+/// Builds and runs a generated project: host first (always), then each Cortex-M target whose
+/// toolchain and emulator are installed.
+public enum ProjectBuild {
+    public static let commonFlags = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-fno-strict-aliasing", "-Iinclude", "-Isrc"]
+
+    public static func sources(_ p: CProject) -> [String] {
+        ["src/\(p.identifier).c", "src/params.c", "src/nnk.c", "test/main.c", "test/vectors.c"]
+    }
+
+    public struct HostResult: Sendable, Codable {
+        public var compiled: Bool
+        public var bitExact: Bool
+        public var output: String
+    }
+
+    public static func host(_ p: CProject, in dir: URL, log: (String) -> Void) throws -> HostResult {
+        guard let cc = Toolchain.find("cc") ?? Toolchain.find("gcc") ?? Toolchain.find("clang") else {
+            throw CodegenError("no host C compiler (cc) on PATH")
+        }
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("build/host"), withIntermediateDirectories: true)
+        let args = commonFlags + ["-DNN_HOST", "-o", "build/host/test"] + sources(p)
+        log("host: \(cc.lastPathComponent) \(args.joined(separator: " "))")
+        let c = try Toolchain.run(cc, args, in: dir, timeout: 300)
+        guard c.ok else {
+            log("host compile failed:\n\(c.output)")
+            return HostResult(compiled: false, bitExact: false, output: c.output)
+        }
+        let r = try Toolchain.run(dir.appendingPathComponent("build/host/test"), [], in: dir, timeout: 600)
+        log("host run (exit \(r.status)\(r.timedOut ? ", timed out" : "")):\n\(r.output)")
+        return HostResult(compiled: true, bitExact: r.ok && r.output.contains("RESULT OK"), output: r.output)
+    }
+
+    public struct TargetResult: Sendable, Codable {
+        public var target: String
+        public var built: Bool
+        public var ran: Bool
+        public var bitExact: Bool
+        /// Section sizes from `arm-none-eabi-size -A`.
+        public var sections: [String: Int]
+        public var linkerMessage: String?
+        public var skipped: String?
+    }
+
+    public static func target(_ p: CProject, _ t: TargetProfile, flashBudget: Int, ramBudget: Int, in dir: URL, log: (String) -> Void) throws -> TargetResult {
+        guard let gcc = Toolchain.find("arm-none-eabi-gcc"), let size = Toolchain.find("arm-none-eabi-size") else {
+            log("\(t.name): skipped, arm-none-eabi-gcc is not installed (scripts/deps.sh installs it)")
+            return TargetResult(target: t.name, built: false, ran: false, bitExact: false, sections: [:], skipped: "arm-none-eabi-gcc not installed")
+        }
+        let stack = t.stackBytes ?? 8192
+        let flash = flashBudget + (t.codeBytes ?? 65536) + p.vectorBytes
+        let ram = ramBudget + stack + p.outputBytes + 4 * p.layers + 1024
+        let ld = String(decoding: try Data(contentsOf: dir.appendingPathComponent("port/cortex-m/link.ld.in")), as: UTF8.self)
+            .replacingOccurrences(of: "@FLASH@", with: String(flash)).replacingOccurrences(of: "@RAM@", with: String(ram))
+            .replacingOccurrences(of: "@STACK@", with: String(stack))
+        let outDir = "build/\(t.name)"
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent(outDir), withIntermediateDirectories: true)
+        try Data(ld.utf8).write(to: dir.appendingPathComponent("\(outDir)/link.ld"))
+        let args = t.gccFlags + commonFlags + ["-ffreestanding", "-nostdlib", "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections",
+                                               "-T", "\(outDir)/link.ld", "-Wl,--print-memory-usage", "-o", "\(outDir)/test.elf"]
+            + sources(p) + ["port/cortex-m/startup.c", "port/cortex-m/semihost.c", "-lgcc"]
+        log("\(t.name): arm-none-eabi-gcc \(args.joined(separator: " "))")
+        let c = try Toolchain.run(gcc, args, in: dir, timeout: 300)
+        log(c.output)
+        guard c.ok else {
+            let msg = c.output.split(separator: "\n").filter { $0.contains("region") || $0.contains("error") }.joined(separator: "\n")
+            return TargetResult(target: t.name, built: false, ran: false, bitExact: false, sections: [:], linkerMessage: msg.isEmpty ? c.output : msg)
+        }
+        let s = try Toolchain.run(size, ["-A", "\(outDir)/test.elf"], in: dir, timeout: 60)
+        var sections: [String: Int] = [:]
+        for line in s.output.split(separator: "\n") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            if parts.count >= 3, parts[0].hasPrefix("."), let n = Int(parts[1]) { sections[String(parts[0])] = n }
+        }
+        log("\(t.name) sections: \(sections.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+        guard let qemu = Toolchain.find("qemu-system-arm") else {
+            log("\(t.name): not run, qemu-system-arm is not installed")
+            return TargetResult(target: t.name, built: true, ran: false, bitExact: false, sections: sections, skipped: "qemu-system-arm not installed")
+        }
+        let r = try Toolchain.run(qemu, ["-M", t.qemuMachine, "-cpu", t.core, "-nographic", "-monitor", "none", "-serial", "none",
+                                         "-semihosting-config", "enable=on,target=native", "-kernel", "\(outDir)/test.elf"], in: dir, timeout: 600)
+        log("\(t.name) on qemu \(t.qemuMachine) (exit \(r.status)\(r.timedOut ? ", timed out" : "")):\n\(r.output)")
+        return TargetResult(target: t.name, built: true, ran: !r.timedOut, bitExact: r.ok && r.output.contains("RESULT OK"), sections: sections)
+    }
+}

@@ -1,0 +1,115 @@
+import Codegen
+import Footprint
+import Foundation
+import Graph
+import Quantize
+
+/// Stage 5: the integer model → a C project, built and run on the host (bit-exact against the
+/// Swift engine, always) and on emulated Cortex-M4 and M7 (when the cross toolchain and QEMU
+/// are installed), with the linker's section sizes beside the memory model's figures.
+public enum CodegenStage {
+    public static let name = "codegen"
+    public static let number = 5
+    public static let targets = ["cortex-m4", "cortex-m7"]
+
+    public struct Output: Codable, Sendable {
+        public var identifier: String
+        public var parameterBytes: Int
+        public var arenaBytes: Int
+        public var hostBitExact: Bool
+        public var targets: [ProjectBuild.TargetResult]
+        public var passed: Bool
+        public var problems: [String]
+    }
+
+    public static func run(model: QuantizedModel, graph: Graph, name: String, budget: Budget, resources: PipelineResources, testInput: Tensor,
+                           scratch: URL, log: StageLog) throws -> (Output, [String: Data]) {
+        let mm = MemoryModel(graph: graph)
+        let arena = mm.arena { model.tensors[$0]?.quant.bits ?? 8 }
+        let runtime = resources.directory.appendingPathComponent("runtime")
+        var project = try CEmitter.emit(model: model, arena: arena, name: name, runtime: runtime, testInput: testInput)
+        let profiles = try targets.map { t -> TargetProfile in
+            let url = resources.directory.appendingPathComponent("targets/\(t).json")
+            do { return try JSONDecoder().decode(TargetProfile.self, from: Data(contentsOf: url)) } catch {
+                throw CodegenError("cannot read target profile \(url.lastPathComponent): \(error.localizedDescription)")
+            }
+        }
+        project.files["Makefile"] = Data(CEmitter.makefile(project, targets: profiles, flashBudget: budget.flash, ramBudget: budget.ram).utf8)
+        log.line("\(project.identifier): \(project.layers) layers, \(project.parameterBytes) parameter bytes, arena \(project.arenaBytes) bytes")
+        try? FileManager.default.removeItem(at: scratch)
+        for (path, data) in project.files {
+            let u = scratch.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: u.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try data.write(to: u)
+        }
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var problems: [String] = []
+        let host = try ProjectBuild.host(project, in: scratch) { log.line($0) }
+        if !host.compiled { problems.append("the generated C does not compile on the host (see the log)") }
+        else if !host.bitExact { problems.append("host build is not bit-exact with the Swift engine") }
+        var results: [ProjectBuild.TargetResult] = []
+        for p in profiles {
+            try Kernels_check()
+            let r = try ProjectBuild.target(project, p, flashBudget: budget.flash, ramBudget: budget.ram, in: scratch) { log.line($0) }
+            if let m = r.linkerMessage { problems.append("\(p.name): the linker rejected the build: \(m)") }
+            if r.ran && !r.bitExact { problems.append("\(p.name): not bit-exact under QEMU") }
+            if let params = r.sections[".nn_params"], params != max(project.parameterBytes, 1) {
+                problems.append("\(p.name): .nn_params is \(params) B, the memory model says \(project.parameterBytes) B")
+            }
+            if let a = r.sections[".nn_arena"], a != max(project.arenaBytes, 1) {
+                problems.append("\(p.name): .nn_arena is \(a) B, the planner says \(project.arenaBytes) B")
+            }
+            results.append(r)
+        }
+        for p in problems { log.line("PROBLEM: \(p)") }
+        var files: [String: Data] = [:]
+        for (path, data) in project.files { files["c/" + path] = data }
+        return (Output(identifier: project.identifier, parameterBytes: project.parameterBytes, arenaBytes: project.arenaBytes, hostBitExact: host.bitExact,
+                       targets: results, passed: problems.isEmpty, problems: problems), files)
+    }
+
+    static func Kernels_check() throws { if Cancellation.isCancelled { throw CancellationError() } }
+}
+
+/// `report.json` → `codegen`.
+public struct CodegenReport: Codable, Sendable {
+    public var hostBitExact: Bool
+    public var parameterBytes: Int
+    public var arenaBytes: Int
+    public var targets: [String: [String: String]]
+    public var passed: Bool
+    public var problems: [String]
+
+    init(_ o: CodegenStage.Output) {
+        hostBitExact = o.hostBitExact
+        parameterBytes = o.parameterBytes
+        arenaBytes = o.arenaBytes
+        passed = o.passed
+        problems = o.problems
+        var t: [String: [String: String]] = [:]
+        for r in o.targets {
+            var e: [String: String] = ["built": String(r.built), "ran": String(r.ran), "bitExact": String(r.bitExact)]
+            for (k, v) in r.sections { e["section" + k] = String(v) }
+            if let s = r.skipped { e["skipped"] = s }
+            if let m = r.linkerMessage { e["linkerMessage"] = m }
+            t[r.target] = e
+        }
+        targets = t
+    }
+
+    static func markdown(_ o: CodegenStage.Output) -> String {
+        var s = "## Generated C (`c/`)\n\n"
+        s += "- `\(o.identifier)_run()`: \(Markdown.int(o.parameterBytes)) parameter bytes in `.nn_params`, arena \(Markdown.int(o.arenaBytes)) B in `.nn_arena`\n"
+        s += "- host build: \(o.hostBitExact ? "bit-exact with the Swift integer engine (output and every layer checksum)" : "**NOT bit-exact**")\n"
+        for p in o.problems { s += "- **problem**: \(p)\n" }
+        s += "\n"
+        let rows = o.targets.map { r in
+            [r.target, r.skipped ?? (r.built ? "yes" : "**no**"), r.ran ? (r.bitExact ? "yes" : "**no**") : "-",
+             r.sections[".nn_params"].map(Markdown.int) ?? "-", r.sections[".nn_arena"].map(Markdown.int) ?? "-",
+             r.sections[".text"].map(Markdown.int) ?? "-", r.sections[".stack"].map(Markdown.int) ?? "-"]
+        }
+        s += Markdown.table(["target", "built", "bit-exact (QEMU)", ".nn_params B", ".nn_arena B", ".text B", ".stack B"], rows, rightAligned: [3, 4, 5, 6])
+        s += "\nMeasured with `arm-none-eabi-size -A`; `.nn_params` must equal the memory model's FLASH and `.nn_arena` the planner's arena.\n"
+        return s
+    }
+}
