@@ -40,6 +40,7 @@ let package = Package(
         .testTarget(name: "ImportTests", dependencies: ["Import", "Graph", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "QuantizeTests", dependencies: ["Quantize", "Footprint", "Graph", "Import", "Kernels", "TestSupport"]),
+        .testTarget(name: "CodegenTests", dependencies: ["Codegen", "Quantize", "Footprint", "Graph", "Import", "Kernels", "TestSupport"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Quantize", "Footprint", "Graph", "Import", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
