@@ -32,8 +32,12 @@ import Testing
         #expect((v["meanKL"] as? Double ?? 1) <= 0.01)
         #expect(v["biasCorrection"] != nil)
         let stages = try #require(report["stages"] as? [String: Any])
-        #expect(Set(stages.keys) == ["parse", "search", "quantize", "validate"])
-        for log in ["01-parse", "02-search", "03-quantize", "04-validate"] {
+        #expect(Set(stages.keys) == ["parse", "search", "quantize", "validate", "codegen"])
+        let codegen = try #require(report["codegen"] as? [String: Any])
+        #expect(codegen["hostBitExact"] as? Bool == true)
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("c/Makefile").path))
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("report.html").path))
+        for log in ["01-parse", "02-search", "03-quantize", "04-validate", "05-codegen"] {
             #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("logs/\(log).log").path))
         }
         // infer --quantized runs the integer engine from the published quantized.json.
