@@ -53,6 +53,18 @@ public enum Toolchain {
     }
 }
 
+extension ProjectBuild {
+    /// Executed guest instructions of one QEMU run under the counting plugin.
+    static func count(_ qemu: URL, _ args: [String], elf: String, plugin: URL, dir: URL) throws -> Int? {
+        let logFile = dir.appendingPathComponent("build/icount-\(UUID().uuidString).log")
+        let r = try Toolchain.run(qemu, args + ["-plugin", plugin.path, "-d", "plugin", "-D", logFile.path, "-kernel", elf], in: dir, timeout: 600)
+        defer { try? FileManager.default.removeItem(at: logFile) }
+        guard r.ok, let text = try? String(contentsOf: logFile, encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("insns: ") }) else { return nil }
+        return Int(line.dropFirst(7))
+    }
+}
+
 /// One Cortex-M target: how to compile for it and which QEMU machine runs it.
 public struct TargetProfile: Sendable, Codable {
     public var name: String
@@ -106,9 +118,22 @@ public enum ProjectBuild {
         public var sections: [String: Int]
         public var linkerMessage: String?
         public var skipped: String?
+        /// Guest instructions of one inference (the difference of one and two inferences under
+        /// the counting plugin); instructions, not cycles.
+        public var instructionsPerInference: Int?
     }
 
-    public static func target(_ p: CProject, _ t: TargetProfile, flashBudget: Int, ramBudget: Int, in dir: URL, log: (String) -> Void) throws -> TargetResult {
+    /// Builds the QEMU instruction-counting plugin with the host compiler.
+    public static func buildPlugin(source: URL, in dir: URL) throws -> URL? {
+        guard let cc = Toolchain.find("cc") ?? Toolchain.find("gcc"), FileManager.default.fileExists(atPath: source.path) else { return nil }
+        let out = dir.appendingPathComponent("build/icount.so")
+        try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let r = try Toolchain.run(cc, ["-shared", "-fPIC", "-O2", "-o", out.path, source.path], in: dir, timeout: 120)
+        return r.ok ? out : nil
+    }
+
+    public static func target(_ p: CProject, _ t: TargetProfile, flashBudget: Int, ramBudget: Int, in dir: URL, plugin: URL? = nil,
+                              log: (String) -> Void) throws -> TargetResult {
         guard let gcc = Toolchain.find("arm-none-eabi-gcc"), let size = Toolchain.find("arm-none-eabi-size") else {
             log("\(t.name): skipped, arm-none-eabi-gcc is not installed (scripts/deps.sh installs it)")
             return TargetResult(target: t.name, built: false, ran: false, bitExact: false, sections: [:], skipped: "arm-none-eabi-gcc not installed")
@@ -122,9 +147,12 @@ public enum ProjectBuild {
         let outDir = "build/\(t.name)"
         try FileManager.default.createDirectory(at: dir.appendingPathComponent(outDir), withIntermediateDirectories: true)
         try Data(ld.utf8).write(to: dir.appendingPathComponent("\(outDir)/link.ld"))
-        let args = t.gccFlags + commonFlags + ["-ffreestanding", "-nostdlib", "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections",
-                                               "-T", "\(outDir)/link.ld", "-Wl,--print-memory-usage", "-o", "\(outDir)/test.elf"]
-            + sources(p) + ["port/cortex-m/startup.c", "port/cortex-m/semihost.c", "-lgcc"]
+        func gccArgs(_ elf: String, _ extra: [String]) -> [String] {
+            t.gccFlags + commonFlags + extra + ["-ffreestanding", "-nostdlib", "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections",
+                                                "-T", "\(outDir)/link.ld", "-Wl,--print-memory-usage", "-o", elf]
+                + sources(p) + ["port/cortex-m/startup.c", "port/cortex-m/semihost.c", "-lgcc"]
+        }
+        let args = gccArgs("\(outDir)/test.elf", [])
         log("\(t.name): arm-none-eabi-gcc \(args.joined(separator: " "))")
         let c = try Toolchain.run(gcc, args, in: dir, timeout: 300)
         log(c.output)
@@ -143,9 +171,20 @@ public enum ProjectBuild {
             log("\(t.name): not run, qemu-system-arm is not installed")
             return TargetResult(target: t.name, built: true, ran: false, bitExact: false, sections: sections, skipped: "qemu-system-arm not installed")
         }
-        let r = try Toolchain.run(qemu, ["-M", t.qemuMachine, "-cpu", t.core, "-nographic", "-monitor", "none", "-serial", "none",
-                                         "-semihosting-config", "enable=on,target=native", "-kernel", "\(outDir)/test.elf"], in: dir, timeout: 600)
+        let qemuArgs = ["-M", t.qemuMachine, "-cpu", t.core, "-nographic", "-monitor", "none", "-serial", "none",
+                        "-semihosting-config", "enable=on,target=native"]
+        let r = try Toolchain.run(qemu, qemuArgs + ["-kernel", "\(outDir)/test.elf"], in: dir, timeout: 600)
         log("\(t.name) on qemu \(t.qemuMachine) (exit \(r.status)\(r.timedOut ? ", timed out" : "")):\n\(r.output)")
-        return TargetResult(target: t.name, built: true, ran: !r.timedOut, bitExact: r.ok && r.output.contains("RESULT OK"), sections: sections)
+        var result = TargetResult(target: t.name, built: true, ran: !r.timedOut, bitExact: r.ok && r.output.contains("RESULT OK"), sections: sections)
+        // Instructions per inference: one run against two, under the counting plugin.
+        if let plugin, result.bitExact {
+            let two = try Toolchain.run(gcc, gccArgs("\(outDir)/test2.elf", ["-DNN_REPEAT=2"]), in: dir, timeout: 300)
+            if two.ok, let n1 = try count(qemu, qemuArgs, elf: "\(outDir)/test.elf", plugin: plugin, dir: dir),
+               let n2 = try count(qemu, qemuArgs, elf: "\(outDir)/test2.elf", plugin: plugin, dir: dir), n2 > n1 {
+                result.instructionsPerInference = n2 - n1
+                log("\(t.name): \(n2 - n1) instructions per inference (QEMU instruction count, not cycles)")
+            }
+        }
+        return result
     }
 }

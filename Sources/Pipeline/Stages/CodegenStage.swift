@@ -48,9 +48,10 @@ public enum CodegenStage {
         if !host.compiled { problems.append("the generated C does not compile on the host (see the log)") }
         else if !host.bitExact { problems.append("host build is not bit-exact with the Swift engine") }
         var results: [ProjectBuild.TargetResult] = []
+        let plugin = try ProjectBuild.buildPlugin(source: runtime.appendingPathComponent("qemu/icount.c"), in: scratch)
         for p in profiles {
             try Kernels_check()
-            let r = try ProjectBuild.target(project, p, flashBudget: budget.flash, ramBudget: budget.ram, in: scratch) { log.line($0) }
+            let r = try ProjectBuild.target(project, p, flashBudget: budget.flash, ramBudget: budget.ram, in: scratch, plugin: plugin) { log.line($0) }
             if let m = r.linkerMessage { problems.append("\(p.name): the linker rejected the build: \(m)") }
             if r.ran && !r.bitExact { problems.append("\(p.name): not bit-exact under QEMU") }
             if let params = r.sections[".nn_params"], params != max(project.parameterBytes, 1) {
@@ -91,6 +92,7 @@ public struct CodegenReport: Codable, Sendable {
             var e: [String: String] = ["built": String(r.built), "ran": String(r.ran), "bitExact": String(r.bitExact)]
             for (k, v) in r.sections { e["section" + k] = String(v) }
             if let s = r.skipped { e["skipped"] = s }
+            if let n = r.instructionsPerInference { e["instructionsPerInference"] = String(n) }
             if let m = r.linkerMessage { e["linkerMessage"] = m }
             t[r.target] = e
         }
@@ -106,10 +108,13 @@ public struct CodegenReport: Codable, Sendable {
         let rows = o.targets.map { r in
             [r.target, r.skipped ?? (r.built ? "yes" : "**no**"), r.ran ? (r.bitExact ? "yes" : "**no**") : "-",
              r.sections[".nn_params"].map(Markdown.int) ?? "-", r.sections[".nn_arena"].map(Markdown.int) ?? "-",
-             r.sections[".text"].map(Markdown.int) ?? "-", r.sections[".stack"].map(Markdown.int) ?? "-"]
+             r.sections[".text"].map(Markdown.int) ?? "-", r.sections[".stack"].map(Markdown.int) ?? "-",
+             r.instructionsPerInference.map(Markdown.int) ?? "-"]
         }
-        s += Markdown.table(["target", "built", "bit-exact (QEMU)", ".nn_params B", ".nn_arena B", ".text B", ".stack B"], rows, rightAligned: [3, 4, 5, 6])
-        s += "\nMeasured with `arm-none-eabi-size -A`; `.nn_params` must equal the memory model's FLASH and `.nn_arena` the planner's arena.\n"
+        s += Markdown.table(["target", "built", "bit-exact (QEMU)", ".nn_params B", ".nn_arena B", ".text B", ".stack B", "instructions / inference"], rows,
+                            rightAligned: [3, 4, 5, 6, 7])
+        s += "\nMeasured with `arm-none-eabi-size -A`; `.nn_params` must equal the memory model's FLASH and `.nn_arena` the planner's arena. "
+        s += "Instructions per inference are QEMU's executed-instruction count (a TCG plugin; one inference minus two), not cycles.\n"
         return s
     }
 }
