@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "Codegen", dependencies: ["Graph", "Quantize", "Footprint", "Kernels"]),
         .target(name: "Pipeline", dependencies: ["Graph", "Import", "Quantize", "Footprint", "Search", "Codegen", "CSupport"]),
         .target(name: "Watch", dependencies: ["Pipeline", "CInotifyTools"]),
-        .executableTarget(name: "tinympq", dependencies: ["Pipeline", "Watch", "Import", "Graph", "Quantize", "Search"]),
+        .executableTarget(name: "tinympq", dependencies: ["Pipeline", "Watch", "Import", "Graph", "Quantize", "Search", "Codegen", "Kernels", "Footprint"]),
         .target(name: "TestSupport", dependencies: ["Graph", "Import"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Kernels", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "Graph", "TestSupport"]),

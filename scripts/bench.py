@@ -137,6 +137,17 @@ def main():
         results.setdefault(m, {}).update({k: v for k, v in r.items() if "Seconds" in k or "Score" in k or "Flash" in k or "RAM" in k})
         print(f"{m:24} {r['sensitivitySeconds']:7.1f} {r['exactSeconds']:8.3f} {r['ruleSeconds']:7.3f} {r['haqSeconds']:8.1f} "
               f"{r['uniformScore']:9.4f} {r['ruleScore']:9.4f} {r['haqScore']:9.4f} {r['exactScore']:9.4f}")
+    print("\n== generated C kernels on the emulated Cortex-M4 (QEMU instruction count / MAC, not cycles; gcc -O2)")
+    out = subprocess.run([args.tinympq, "bench", "--kernels"], capture_output=True, text=True)
+    if out.returncode == 0:
+        k = json.loads(out.stdout.strip().splitlines()[-1])
+        results["kernels"] = k
+        print(f"{'kernel':28} {'8/8/8':>7} {'4/4/4':>7} {'2/2/2':>7}   CMSIS-NN int8 / plain C int8 (reference, same counting)")
+        refs = {"pointwise": "2.06 / 6.7 (28x28x64->64)", "depthwise": "8.1 / 24 (3x3)", "conv3x3": "1.9 / 6.6"}
+        for name, label in [("pointwise", "pointwise 28x28x64->64"), ("depthwise", "depthwise 3x3 28x28x64"), ("conv3x3", "conv 3x3 14x14x32->32")]:
+            print(f"{label:28} {k[name + '8InstructionsPerMAC']:7.2f} {k[name + '4InstructionsPerMAC']:7.2f} {k[name + '2InstructionsPerMAC']:7.2f}   {refs[name]}")
+    else:
+        print("skipped: " + out.stderr.strip())
     with open(os.path.join(CACHE, "results.json"), "w") as f:
         json.dump(results, f, indent=2, sort_keys=True)
 

@@ -8,9 +8,15 @@ import Search
 extension Commands {
     /// `tinympq bench MODEL [--runs N]`: timing figures as one JSON line, for scripts/bench.py.
     static func bench(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, valued: ["runs", "calibration", "data", "search", "episodes"], allowedFlags: ["profile"])
+        let a = try Arguments(args, valued: ["runs", "calibration", "data", "search", "episodes"], allowedFlags: ["profile", "kernels"])
         if a.flags.contains("help") {
             print("USAGE: tinympq bench MODEL [--runs N]\n\nPrints parse time and float-engine milliseconds per image (1 and 2 threads) as JSON.")
+            return .ok
+        }
+        if a.flags.contains("kernels") {
+            guard let res = PipelineResources.locate() else { throw UsageError("pipeline/ not found") }
+            let r = try KernelBench.run(resources: res)
+            print(String(decoding: try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys]), as: UTF8.self))
             return .ok
         }
         guard a.positionals.count == 1 else { throw UsageError("bench needs one MODEL") }

@@ -1,0 +1,68 @@
+import Codegen
+import Footprint
+import Foundation
+import Graph
+import Kernels
+import Pipeline
+import Quantize
+
+/// `tinympq bench --kernels`: instructions per MAC of the generated C kernels on the emulated
+/// Cortex-M4 (QEMU instruction count, not cycles), for pointwise, depthwise and 3×3 conv at
+/// 8/8/8, 4/4/4 and 2/2/2 bits, one JSON line.
+enum KernelBench {
+    static func run(resources: PipelineResources) throws -> [String: Double] {
+        guard Toolchain.find("arm-none-eabi-gcc") != nil, Toolchain.find("qemu-system-arm") != nil else {
+            throw UsageError("--kernels needs arm-none-eabi-gcc and qemu-system-arm (make deps)")
+        }
+        let profile = try JSONDecoder().decode(TargetProfile.self, from: Data(contentsOf: resources.directory.appendingPathComponent("targets/cortex-m4.json")))
+        var out: [String: Double] = [:]
+        // (name, h, w, cin, cout, k, depthwise)
+        let shapes = [("pointwise", 28, 28, 64, 64, 1, false), ("depthwise", 28, 28, 64, 64, 3, true), ("conv3x3", 14, 14, 32, 32, 3, false)]
+        for (name, h, w, cin, cout, k, dw) in shapes {
+            for bits in [8, 4, 2] {
+                let model = try layer(h: h, w: w, cin: cin, cout: cout, k: k, depthwise: dw, bits: bits)
+                let macs = h * w * cout * k * k * (dw ? 1 : cin)
+                let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tinympq-kbench-\(UUID().uuidString)")
+                defer { try? FileManager.default.removeItem(at: dir) }
+                let names = [model.input] + model.layers.map(\.output)
+                let arena = ArenaPlan(buffers: names.map { (name: $0, size: model.tensors[$0]!.bytes, first: 0, last: 1) })
+                let x = Tensor(shape: [1, cin, h, w], data: (0..<cin * h * w).map { _ in Float.random(in: 0...1) })
+                let p = try CEmitter.emit(model: model, arena: arena, name: "\(name)_\(bits)", runtime: resources.directory.appendingPathComponent("runtime"), testInput: x)
+                for (path, d) in p.files {
+                    try FileManager.default.createDirectory(at: dir.appendingPathComponent(path).deletingLastPathComponent(), withIntermediateDirectories: true)
+                    try d.write(to: dir.appendingPathComponent(path))
+                }
+                let plugin = try ProjectBuild.buildPlugin(source: resources.directory.appendingPathComponent("runtime/qemu/icount.c"), in: dir)
+                let r = try ProjectBuild.target(p, profile, flashBudget: p.parameterBytes, ramBudget: p.arenaBytes, in: dir, plugin: plugin) { _ in }
+                guard r.bitExact, let n = r.instructionsPerInference else { throw UsageError("\(name) at \(bits) bits did not run bit-exact") }
+                out["\(name)\(bits)InstructionsPerMAC"] = Double(n) / Double(macs)
+            }
+        }
+        return out
+    }
+
+    /// One convolution with random codes at `bits` everywhere (unsigned input, signed output).
+    static func layer(h: Int, w: Int, cin: Int, cout: Int, k: Int, depthwise: Bool, bits: Int) throws -> QuantizedModel {
+        let wq = 1 << (bits - 1)
+        let groups = depthwise ? cin : 1
+        let taps = k * k * (cin / groups)
+        let codes = (0..<cout * taps).map { _ in Int32(Int.random(in: -wq...(wq - 1))) }
+        let packed: [UInt8]
+        if depthwise {
+            var hwc = [Int32](repeating: 0, count: codes.count)
+            for c in 0..<cout { for t in 0..<(k * k) { hwc[t * cout + c] = codes[c * k * k + t] } }
+            packed = pack(hwc, runs: k * k, runLength: cout, bits: bits)
+        } else {
+            packed = pack(codes, runs: cout, runLength: taps, bits: bits)
+        }
+        let g = WindowGeometry(inH: h, inW: w, inC: cin, outH: h, outW: w, outC: cout, kH: k, kW: k, strideH: 1, strideW: 1, padTop: k / 2, padLeft: k / 2)
+        let outQ = ActivationQuant(bits: bits, signed: true, scale: 0.1)
+        let conv = QConv(geometry: g, groups: groups, depthwise: depthwise, weightBits: bits, weights: packed, weightScales: [Double](repeating: 1, count: cout),
+                         bias: [Int32](repeating: 0, count: cout), multiplier: [Int32](repeating: 1 << 30, count: cout),
+                         shift: [Int32](repeating: 12, count: cout), lo: Int32(outQ.qmin), hi: Int32(outQ.qmax), padValue: 0)
+        return QuantizedModel(name: "k", input: "x", outputs: ["y"],
+                              tensors: ["x": QTensor(name: "x", shape: [1, cin, h, w], quant: ActivationQuant(bits: bits, signed: false, scale: 1 / 255)),
+                                        "y": QTensor(name: "y", shape: [1, cout, h, w], quant: outQ)],
+                              layers: [QLayer(name: "conv", op: .conv(conv), inputs: ["x"], output: "y")], outputSoftmaxAxis: nil)
+    }
+}
