@@ -1,11 +1,12 @@
-/// Places activation buffers in one static arena, TFLM's greedy-by-size way:
+/// Places activation buffers in one static arena, TFLM's greedy way:
 ///
 /// 1. Sort buffers by size, largest first (ties: earlier first use, then index).
 /// 2. Place each at the lowest offset where it overlaps no already-placed buffer whose
 ///    lifetime intersects its own.
 ///
-/// Not guaranteed optimal; the lower bound (the largest sum of simultaneously live buffers) is
-/// reported beside it, and the gap is fragmentation.
+/// The same placement is also tried in order of first use (a ping-pong layout for chains),
+/// and the smaller arena is kept. Not guaranteed optimal; the lower bound (the largest sum of
+/// simultaneously live buffers) is reported beside it, and the gap is fragmentation.
 public struct ArenaPlan: Sendable, Equatable {
     public struct Buffer: Sendable, Equatable {
         public var name: String
@@ -28,24 +29,35 @@ public struct ArenaPlan: Sendable, Equatable {
 
     public init(buffers input: [(name: String, size: Int, first: Int, last: Int)]) {
         let aligned = input.map { (name: $0.name, size: ($0.size + Self.alignment - 1) / Self.alignment * Self.alignment, first: $0.first, last: $0.last) }
-        let order = aligned.indices.sorted { a, b in
+        func place(_ order: [Int]) -> [Buffer] {
+            var placed: [Buffer] = []
+            for i in order {
+                let b = aligned[i]
+                // Placed buffers alive at the same time, by offset.
+                let clashes = placed.filter { $0.first <= b.last && b.first <= $0.last }.sorted { $0.offset < $1.offset }
+                var offset = 0
+                for c in clashes {
+                    if offset + b.size <= c.offset { break }
+                    offset = max(offset, c.offset + c.size)
+                }
+                placed.append(Buffer(name: b.name, size: b.size, first: b.first, last: b.last, offset: offset))
+            }
+            return placed
+        }
+        let bySize = place(aligned.indices.sorted { a, b in
             let x = aligned[a], y = aligned[b]
             if x.size != y.size { return x.size > y.size }
             if x.first != y.first { return x.first < y.first }
             return a < b
-        }
-        var placed: [Buffer] = []
-        for i in order {
-            let b = aligned[i]
-            // Placed buffers alive at the same time, by offset.
-            let clashes = placed.filter { $0.first <= b.last && b.first <= $0.last }.sorted { $0.offset < $1.offset }
-            var offset = 0
-            for c in clashes {
-                if offset + b.size <= c.offset { break }
-                offset = max(offset, c.offset + c.size)
-            }
-            placed.append(Buffer(name: b.name, size: b.size, first: b.first, last: b.last, offset: offset))
-        }
+        })
+        let byFirstUse = place(aligned.indices.sorted { a, b in
+            let x = aligned[a], y = aligned[b]
+            if x.first != y.first { return x.first < y.first }
+            if x.size != y.size { return x.size > y.size }
+            return a < b
+        })
+        func extent(_ p: [Buffer]) -> Int { p.map { $0.offset + $0.size }.max() ?? 0 }
+        let placed = extent(byFirstUse) < extent(bySize) ? byFirstUse : bySize
         buffers = input.indices.map { i in placed.first { $0.name == aligned[i].name && $0.first == aligned[i].first }! }
         arenaBytes = placed.map { $0.offset + $0.size }.max() ?? 0
         let lastStep = aligned.map(\.last).max() ?? 0

@@ -37,4 +37,31 @@ public struct Tensor: Sendable, Equatable {
         guard let first = items.first else { return Tensor(shape: [0], data: []) }
         return Tensor(shape: [items.count] + first.shape.dropFirst(), data: items.flatMap(\.data))
     }
+
+    /// Softmax over one axis.
+    public func softmax(axis: Int) -> Tensor {
+        let n = shape[axis], inner = shape.dropFirst(axis + 1).reduce(1, *), outer = shape.prefix(axis).reduce(1, *)
+        var out = data
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let base = o * n * inner + i
+                var m = -Float.infinity
+                for k in 0..<n { m = max(m, out[base + k * inner]) }
+                var s: Float = 0
+                for k in 0..<n {
+                    let e = expf(out[base + k * inner] - m)
+                    out[base + k * inner] = e
+                    s += e
+                }
+                for k in 0..<n { out[base + k * inner] /= s }
+            }
+        }
+        return Tensor(shape: shape, data: out)
+    }
 }
+
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif

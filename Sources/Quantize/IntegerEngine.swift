@@ -165,18 +165,4 @@ func nhwcToNCHW(_ v: [Int32], _ s: [Int]) -> [Int32] {
 }
 
 /// Softmax over one axis of a logical tensor.
-public func softmax(_ t: Tensor, axis: Int) -> Tensor {
-    let n = t.shape[axis], inner = t.shape.dropFirst(axis + 1).reduce(1, *), outer = t.shape.prefix(axis).reduce(1, *)
-    var out = t.data
-    for o in 0..<outer {
-        for i in 0..<inner {
-            let base = o * n * inner + i
-            var m = -Float.infinity
-            for k in 0..<n { m = max(m, out[base + k * inner]) }
-            var s: Float = 0
-            for k in 0..<n { out[base + k * inner] = exp(out[base + k * inner] - m); s += out[base + k * inner] }
-            for k in 0..<n { out[base + k * inner] /= s }
-        }
-    }
-    return Tensor(shape: t.shape, data: out)
-}
+public func softmax(_ t: Tensor, axis: Int) -> Tensor { t.softmax(axis: axis) }

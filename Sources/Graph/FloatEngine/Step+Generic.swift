@@ -129,25 +129,8 @@ extension Step {
     }
 
     func softmax(_ x: Value, axis: Int) -> Value {
-        let n = x.shape[axis]
-        let inner = x.shape.dropFirst(axis + 1).reduce(1, *)
-        let outer = x.shape.prefix(axis).reduce(1, *)
-        var out = x.data
-        for o in 0..<outer {
-            for i in 0..<inner {
-                let base = o * n * inner + i
-                var m = -Float.infinity
-                for k in 0..<n { m = max(m, out[base + k * inner]) }
-                var s: Float = 0
-                for k in 0..<n {
-                    let e = exp(out[base + k * inner] - m)
-                    out[base + k * inner] = e
-                    s += e
-                }
-                for k in 0..<n { out[base + k * inner] /= s }
-            }
-        }
-        return Value(shape: x.shape, nhwc: false, data: out)
+        let t = Tensor(shape: x.shape, data: x.data).softmax(axis: axis)
+        return Value(shape: t.shape, nhwc: false, data: t.data)
     }
 
     func pad(_ x: Value, pads: [Int], value: Float, outShape: [Int]) -> Value {

@@ -29,7 +29,8 @@ public struct ArtifactStore: Sendable {
     public func put(_ data: Data) throws -> String {
         let digest = SHA256.hex(data)
         let url = objectURL(digest)
-        if FileManager.default.fileExists(atPath: url.path) { return digest }
+        // An existing blob is kept only if it is intact (same size and content).
+        if let existing = try? Data(contentsOf: url), existing.count == data.count, existing == data { return digest }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let tmp = root.appendingPathComponent("tmp").appendingPathComponent("\(digest).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
         try data.write(to: tmp)

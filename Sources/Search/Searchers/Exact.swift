@@ -18,7 +18,22 @@ public enum ExactSearch {
         let t0 = DispatchTime.now()
         let (minP, minE) = space.minimum()
         guard minE.fits else { throw InfeasibleBudget(budget: space.budget, minimumFlash: minE.flash, minimumRAM: minE.arena, peakOp: space.peakOp(minP)) }
-        let (found, tried) = activationSearch(space)
+        // Exact under the planner when a candidate in the best-first order fits; when the
+        // planner's fragmentation rejects too many, the RAM cap is lowered step by step (the
+        // result then fits but is not proven optimal; the note says so).
+        var cap = space.budget.ram
+        var found: [Int]? = nil
+        var tried = 0
+        var lowered = 0
+        while found == nil && lowered <= 24 && cap > 0 {
+            let (f, t) = activationSearch(space, cap: cap, maxCandidates: lowered == 0 ? 2000 : 100)
+            found = f
+            tried += t
+            if found == nil {
+                lowered += 1
+                cap -= max(4, space.budget.ram / 50)
+            }
+        }
         guard let act = found else {
             return SearchResult(method: "exact", policy: minP, evaluation: minE, seconds: elapsed(t0),
                                 note: "no activation assignment within the RAM budget was found in \(tried) candidates; fell back to the minimum")
@@ -28,7 +43,8 @@ public enum ExactSearch {
         let wts = try weightDP(space, budget: space.budget.flash - lookupBytes)
         let p = space.policy(weights: wts, activations: act)
         return SearchResult(method: "exact", policy: p, evaluation: space.evaluate(p), seconds: elapsed(t0),
-                            note: tried > 1 ? "\(tried) activation candidates checked against the planner (fragmentation)" : nil)
+                            note: lowered > 0 ? "RAM cap lowered \(lowered)× by 2% for planner fragmentation: feasible, not proven optimal"
+                                : (tried > 1 ? "\(tried) activation candidates checked against the planner (fragmentation)" : nil))
     }
 
     /// Activation bits of least score whose planned arena fits.
@@ -39,11 +55,10 @@ public enum ExactSearch {
     /// cost-to-go from a backward DP. Complete assignments come out in order of score; the
     /// first one the greedy planner fits is the optimum. Returns the assignment and how many
     /// complete candidates were checked.
-    static func activationSearch(_ space: SearchSpace, maxCandidates: Int = 5000, maxExpansions: Int = 2_000_000) -> ([Int]?, Int) {
+    static func activationSearch(_ space: SearchSpace, cap: Int, maxCandidates: Int = 2000, maxExpansions: Int = 2_000_000) -> ([Int]?, Int) {
         let mm = space.memory
         let index = Dictionary(uniqueKeysWithValues: space.activationTensors.enumerated().map { ($1, $0) })
         let choices = space.budget.activationBits
-        let cap = space.budget.ram
         let steps = mm.steps
         var vars: [[Int]] = []
         var states: [[[Int]]] = []  // per step: valid bit assignments of vars[step]
@@ -112,7 +127,7 @@ public enum ExactSearch {
                     i = q.parent
                 }
                 let plan = mm.arena(activationBits: space.policy(weights: [], activations: bits).activationBits)
-                if plan.arenaBytes <= cap { return (bits, candidates) }
+                if plan.arenaBytes <= space.budget.ram { return (bits, candidates) }
                 if candidates >= maxCandidates { return (nil, candidates) }
                 continue
             }

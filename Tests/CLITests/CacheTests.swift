@@ -1,0 +1,66 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The cache: reruns only what changed, survives damage.
+@Suite struct CacheTests {
+    func digits() throws -> URL {
+        let dir = Fixtures.temporaryDirectory("cache")
+        let w = dir.appendingPathComponent("w")
+        try FileManager.default.createDirectory(at: w, withIntermediateDirectories: true)
+        for f in ["digits_cnn.onnx", "digits_cnn.npz", "digits_cnn.val.npz", "digits_cnn.budget.json"] {
+            try FileManager.default.copyItem(at: Fixtures.packageRoot.appendingPathComponent("watched/\(f)"), to: w.appendingPathComponent(f))
+        }
+        return dir
+    }
+
+    func stages(_ out: URL) throws -> [String: [String: Any]] {
+        let r = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("digits_cnn/report.json"))) as? [String: Any]
+        return r?["stages"] as? [String: [String: Any]] ?? [:]
+    }
+
+    @Test func damagedEntryIsRecomputedAndDataChangeRerunsFromSearch() throws {
+        let dir = try digits()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let w = dir.appendingPathComponent("w"), out = dir.appendingPathComponent("out"), cache = dir.appendingPathComponent("cache")
+        let args = ["run", w.path, "--out", out.path, "--cache", cache.path, "--until", "validate"]
+        #expect(try runProcess(try tinympqBinary(), args).status == 0)
+        // Damage every stored blob: each is detected by its digest and the stages run again.
+        let objects = cache.appendingPathComponent("objects")
+        for case let u as URL in FileManager.default.enumerator(at: objects, includingPropertiesForKeys: nil)! where !u.hasDirectoryPath {
+            try Data("garbage".utf8).write(to: u)
+        }
+        let r = try runProcess(try tinympqBinary(), args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let s = try stages(out)
+        #expect(s.values.allSatisfy { $0["cached"] as? Bool == false })
+        let log = try String(contentsOf: out.appendingPathComponent("digits_cnn/logs/02-search.log"), encoding: .utf8)
+        #expect(log.contains("the cached result was missing or damaged"))
+        // Unchanged: everything restored.
+        #expect(try runProcess(try tinympqBinary(), args).status == 0)
+        #expect(try stages(out).values.allSatisfy { $0["cached"] as? Bool == true })
+        // New calibration data: parse stays cached, search and later rerun.
+        let npz = w.appendingPathComponent("digits_cnn.npz")
+        try FileManager.default.removeItem(at: npz)
+        try FileManager.default.copyItem(at: w.appendingPathComponent("digits_cnn.val.npz"), to: npz)
+        #expect(try runProcess(try tinympqBinary(), args).status == 0)
+        let s2 = try stages(out)
+        #expect(s2["parse"]?["cached"] as? Bool == true)
+        #expect(s2["search"]?["cached"] as? Bool == false)
+        let log2 = try String(contentsOf: out.appendingPathComponent("digits_cnn/logs/02-search.log"), encoding: .utf8)
+        #expect(log2.contains("changed: the calibration data"))
+    }
+
+    @Test func explainSaysWhatWouldRun() throws {
+        let dir = try digits()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let w = dir.appendingPathComponent("w"), out = dir.appendingPathComponent("out")
+        let before = try runProcess(try tinympqBinary(), ["explain", w.path, "--out", out.path])
+        #expect(before.status == 0)
+        #expect(before.stdout.contains("parse: would run (no earlier run for this output)"))
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("digits_cnn").path))
+        #expect(try runProcess(try tinympqBinary(), ["run", w.path, "--out", out.path, "--until", "search"]).status == 0)
+        let after = try runProcess(try tinympqBinary(), ["explain", w.path, "--out", out.path, "--until", "search"])
+        #expect(after.stdout.contains("parse: cached") && after.stdout.contains("search: cached"), "\(after.stdout)")
+    }
+}
