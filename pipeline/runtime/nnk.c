@@ -38,6 +38,24 @@ static int32_t dot(const uint8_t *x, int32_t xo, int32_t xbits, int32_t xsigned,
         for (; i < n; ++i) acc += nnk_get(x, xo + i, 8, xsigned) * nnk_get(w, wo + i, 4, 1);
         return acc;
     }
+    if (xbits == wbits && (xbits == 4 || xbits == 2) && (xo * xbits) % 8 == 0 && (wo * wbits) % 8 == 0) {
+        /* Sub-byte operands starting on a byte: a whole byte of each at a time. */
+        const int32_t per = 8 / xbits, mask = (1 << xbits) - 1, half = 1 << (xbits - 1);
+        const uint8_t *xp = x + (xo * xbits) / 8, *wp = w + (wo * wbits) / 8;
+        int32_t i = 0;
+        for (; i + per <= n; i += per) {
+            int32_t xb = *xp++, wb = *wp++;
+            for (int32_t k = 0; k < per; ++k) {
+                int32_t xv = xb & mask, wv = ((wb & mask) ^ half) - half;
+                if (xsigned) xv = (xv ^ half) - half;
+                acc += xv * wv;
+                xb >>= xbits;
+                wb >>= wbits;
+            }
+        }
+        for (; i < n; ++i) acc += nnk_get(x, xo + i, xbits, xsigned) * nnk_get(w, wo + i, wbits, 1);
+        return acc;
+    }
     for (int32_t i = 0; i < n; ++i) acc += nnk_get(x, xo + i, xbits, xsigned) * nnk_get(w, wo + i, wbits, 1);
     return acc;
 }
