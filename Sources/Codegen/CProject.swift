@@ -85,7 +85,7 @@ public enum CEmitter {
         var decls = "", body = ""
         for (i, l) in model.layers.enumerated() {
             let x = t(l.inputs[0]), y = t(l.output)
-            body += "    /* \(i): \(cComment(l.name)) (\(l.op.name)), \(Markdown(x)) -> \(Markdown(y)) */\n"
+            body += "    /* \(i): \(cComment(l.name)) (\(l.op.name)), \(describe(x)) -> \(describe(y)) */\n"
             switch l.op {
             case .conv(let c):
                 let g = c.geometry
@@ -258,7 +258,7 @@ public enum CEmitter {
     /// Text safe inside a C comment.
     static func cComment(_ s: String) -> String { cString(s).replacingOccurrences(of: "*/", with: "*_") }
 
-    static func Markdown(_ t: QTensor) -> String { "\(t.shape.map(String.init).joined(separator: "x"))@\(t.quant.bits)b" }
+    static func describe(_ t: QTensor) -> String { "\(t.shape.map(String.init).joined(separator: "x"))@\(t.quant.bits)b" }
 }
 
 

@@ -61,18 +61,9 @@ public enum Op: Sendable, Hashable {
         case .concat: return "Concat"
         }
     }
-
-    /// True for ops applied to each element alone (they keep shape and layout).
-    public var isElementwiseActivation: Bool {
-        switch self {
-        case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish: return true
-        default: return false
-        }
-    }
 }
 
 public struct Conv2D: Sendable, Hashable {
-    public var kernel: (h: Int, w: Int) { (kernelShape[0], kernelShape[1]) }
     public var kernelShape: [Int]
     public var strides: [Int]
     public var dilations: [Int]
@@ -87,9 +78,6 @@ public struct Conv2D: Sendable, Hashable {
         self.pads = pads
         self.group = group
     }
-
-    /// Depthwise: one input channel per group, at least one output channel per group.
-    public func isDepthwise(inChannels: Int) -> Bool { group > 1 && group == inChannels }
 }
 
 public struct Pool2D: Sendable, Hashable {

@@ -50,7 +50,7 @@ public enum CodegenStage {
         var results: [ProjectBuild.TargetResult] = []
         let plugin = try ProjectBuild.buildPlugin(source: runtime.appendingPathComponent("qemu/icount.c"), in: scratch)
         for p in profiles {
-            try Kernels_check()
+            if Cancellation.isCancelled { throw CancellationError() }
             let r = try ProjectBuild.target(project, p, flashBudget: budget.flash, ramBudget: budget.ram, in: scratch, plugin: plugin) { log.line($0) }
             if let m = r.linkerMessage { problems.append("\(p.name): the linker rejected the build: \(m)") }
             if r.ran && !r.bitExact { problems.append("\(p.name): not bit-exact under QEMU") }
@@ -68,8 +68,6 @@ public enum CodegenStage {
         return (Output(identifier: project.identifier, parameterBytes: project.parameterBytes, arenaBytes: project.arenaBytes, hostBitExact: host.bitExact,
                        targets: results, passed: problems.isEmpty, problems: problems), files)
     }
-
-    static func Kernels_check() throws { if Cancellation.isCancelled { throw CancellationError() } }
 }
 
 /// `report.json` → `codegen`.
