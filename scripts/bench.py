@@ -137,6 +137,17 @@ def main():
         results.setdefault(m, {}).update({k: v for k, v in r.items() if "Seconds" in k or "Score" in k or "Flash" in k or "RAM" in k})
         print(f"{m:24} {r['sensitivitySeconds']:7.1f} {r['exactSeconds']:8.3f} {r['ruleSeconds']:7.3f} {r['haqSeconds']:8.1f} "
               f"{r['uniformScore']:9.4f} {r['ruleScore']:9.4f} {r['haqScore']:9.4f} {r['exactScore']:9.4f}")
+    print("\n== generated C on the host (gcc -O2, uniform 8 bits) beside the Swift integer engine, ms per image")
+    for name, path in [("digits_cnn", os.path.join(ROOT, "watched", "digits_cnn.onnx")),
+                       ("mobilenet_v1_025_32", os.path.join(ROOT, "Tests", "Fixtures", "mobilenet_v1_025_32.onnx")),
+                       ("mobilenet_v1_1.0_224", os.path.join(CACHE, "mobilenet_v1_1.0_224.onnx"))]:
+        out = subprocess.run([args.tinympq, "bench", path, "--runs", "1", "--host-c"], capture_output=True, text=True)
+        if out.returncode != 0:
+            print(f"{name:24} skipped: {out.stderr.strip()[:200]}")
+            continue
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        results.setdefault(name, {}).update(hostCMsPerImage=r["hostCMsPerImage"], swiftIntegerMsPerImage=r["swiftIntegerMsPerImage"])
+        print(f"{name:24} C {r['hostCMsPerImage']:9.2f}   Swift engine {r['swiftIntegerMsPerImage']:9.2f}")
     print("\n== generated C kernels on the emulated Cortex-M4 (QEMU instruction count / MAC, not cycles; gcc -O2)")
     out = subprocess.run([args.tinympq, "bench", "--kernels"], capture_output=True, text=True)
     if out.returncode == 0:

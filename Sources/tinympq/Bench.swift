@@ -8,7 +8,7 @@ import Search
 extension Commands {
     /// `tinympq bench MODEL [--runs N]`: timing figures as one JSON line, for scripts/bench.py.
     static func bench(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, valued: ["runs", "calibration", "data", "search", "episodes"], allowedFlags: ["profile", "kernels"])
+        let a = try Arguments(args, valued: ["runs", "calibration", "data", "search", "episodes"], allowedFlags: ["profile", "kernels", "host-c"])
         if a.flags.contains("help") {
             print("USAGE: tinympq bench MODEL [--runs N]\n\nPrints parse time and float-engine milliseconds per image (1 and 2 threads) as JSON.")
             return .ok
@@ -96,6 +96,10 @@ extension Commands {
                     warn("\(name): \(e)")
                 }
             }
+        }
+        if a.flags.contains("host-c") {
+            guard let res = PipelineResources.locate() else { throw UsageError("pipeline/ not found") }
+            for (k, v) in try KernelBench.hostTiming(graph: graph, resources: res) { result[k] = v }
         }
         if a.flags.contains("profile") {
             for threads in [1, 2] {

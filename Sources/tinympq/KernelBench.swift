@@ -1,4 +1,5 @@
 import Codegen
+import Dispatch
 import Footprint
 import Foundation
 import Graph
@@ -64,5 +65,43 @@ enum KernelBench {
                               tensors: ["x": QTensor(name: "x", shape: [1, cin, h, w], quant: ActivationQuant(bits: bits, signed: false, scale: 1 / 255)),
                                         "y": QTensor(name: "y", shape: [1, cout, h, w], quant: outQ)],
                               layers: [QLayer(name: "conv", op: .conv(conv), inputs: ["x"], output: "y")], outputSoftmaxAxis: nil)
+    }
+}
+
+extension KernelBench {
+    /// Milliseconds per inference of the generated C on the host (gcc -O2, timed as 21 runs
+    /// minus 1 in one process each) beside the Swift integer engine, for `graph` at uniform 8 bits.
+    static func hostTiming(graph: Graph, resources: PipelineResources) throws -> [String: Double] {
+        let shape = graph.shape(graph.inputs[0])
+        let cal = Calibrator.syntheticInputs(shape: shape, count: 8)
+        let stats = try Calibrator.collect(graph: graph, inputs: cal, synthetic: true)
+        let model = try Quantizer.quantize(graph: graph, policy: .uniform(8), stats: stats, options: .init(biasCorrection: false))
+        let arena = MemoryModel(graph: graph).arena { model.tensors[$0]?.quant.bits ?? 8 }
+        let p = try CEmitter.emit(model: model, arena: arena, name: "bench", runtime: resources.directory.appendingPathComponent("runtime"), testInput: cal.item(0))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tinympq-hbench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (path, d) in p.files {
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent(path).deletingLastPathComponent(), withIntermediateDirectories: true)
+            try d.write(to: dir.appendingPathComponent(path))
+        }
+        guard let cc = Toolchain.find("cc") else { throw UsageError("no host cc") }
+        var seconds: [Int: Double] = [:]
+        for n in [1, 21] {
+            let exe = "build/run\(n)"
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent("build"), withIntermediateDirectories: true)
+            let c = try Toolchain.run(cc, ProjectBuild.commonFlags + ["-DNN_HOST", "-DNN_REPEAT=\(n)", "-o", exe] + ProjectBuild.sources(p), in: dir, timeout: 300)
+            guard c.ok else { throw UsageError("host build failed: \(c.output)") }
+            let t0 = DispatchTime.now()
+            let r = try Toolchain.run(dir.appendingPathComponent(exe), [], in: dir, timeout: 3600)
+            guard r.ok else { throw UsageError("host run failed: \(r.output)") }
+            seconds[n] = Commands.seconds(since: t0)
+        }
+        let engine = try IntegerEngine(model: model, threads: 1)
+        let packed = engine.quantizeInput(cal.item(0))
+        _ = try engine.run(packedInput: packed)
+        let t0 = DispatchTime.now()
+        for _ in 0..<3 { _ = try engine.run(packedInput: packed) }
+        let swiftMs = Commands.seconds(since: t0) * 1000 / 3
+        return ["hostCMsPerImage": ((seconds[21] ?? 0) - (seconds[1] ?? 0)) * 1000 / 20, "swiftIntegerMsPerImage": swiftMs]
     }
 }
