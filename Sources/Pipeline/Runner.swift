@@ -171,7 +171,23 @@ public struct PipelineRunner {
                     return try StageOutput(files: ["policy.json": jsonData(p)], report: r, markdown: "## Search\n\n- skipped: policy given by \(src)\n" + (r.footprint?.markdown(budget) ?? ""))
                 }
                 _ = data
-                let outcome = try SearchStage.run(graph: g, budget: budget, stats: stats, data: data, threads: options.threads, log: log)
+                // The sensitivity table depends on the graph, the calibration data and the bits only.
+                let store = options.cacheDirectory.flatMap { try? ArtifactStore(root: $0) }
+                let cachedTable: ([Int], () throws -> SensitivityTable) throws -> SensitivityTable = { bits, compute in
+                    let key = cacheKey(["stage": "sensitivity", "impl": "1", "tool": tool, "graph": graphID, "calibration": calDigest, "bits": "\(bits)"])
+                    if let store, let rec = store.record(stage: "sensitivity", key: key), let blob = store.get(rec.product),
+                       let t = try? JSONDecoder().decode(SensitivityTable.self, from: blob) {
+                        log.line("sensitivity table restored from cache (key \(key.prefix(16)))")
+                        return t
+                    }
+                    let t = try compute()
+                    if let store, let blob = try? JSONEncoder().encode(t), let digest = try? store.put(blob) {
+                        try? store.save(RunRecord(stage: "sensitivity", key: key, components: [:], product: digest, createdAt: Date()))
+                    }
+                    return t
+                }
+                let outcome = try SearchStage.run(graph: g, budget: budget, stats: stats, data: data, threads: options.threads, log: log,
+                                                  cachedTable: cachedTable)
                 let fp = FootprintReport(model: outcome.space.memory, policy: outcome.chosen.policy, budget: budget)
                 let sr = SearchReport(outcome)
                 r.budget = BudgetReport(budget, method: outcome.chosen.method)

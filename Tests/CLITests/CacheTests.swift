@@ -39,6 +39,13 @@ import Testing
         // Unchanged: everything restored.
         #expect(try runProcess(try tinympqBinary(), args).status == 0)
         #expect(try stages(out).values.allSatisfy { $0["cached"] as? Bool == true })
+        // A budget edit re-searches but reuses the sensitivity table (its own cache key).
+        let budget = w.appendingPathComponent("digits_cnn.budget.json")
+        try String(contentsOf: budget, encoding: .utf8).replacingOccurrences(of: "\"ram\": 1200", with: "\"ram\": 1100")
+            .write(to: budget, atomically: true, encoding: .utf8)
+        #expect(try runProcess(try tinympqBinary(), args).status == 0)
+        let edited = try String(contentsOf: out.appendingPathComponent("digits_cnn/logs/02-search.log"), encoding: .utf8)
+        #expect(edited.contains("changed: the budget") && edited.contains("sensitivity table restored from cache"), "\(edited)")
         // New calibration data: parse stays cached, search and later rerun.
         let npz = w.appendingPathComponent("digits_cnn.npz")
         try FileManager.default.removeItem(at: npz)

@@ -21,7 +21,10 @@ public enum SearchStage {
         public var space: SearchSpace
     }
 
-    public static func run(graph: Graph, budget: Budget, stats: CalibrationStats, data: ModelData, threads: Int, log: StageLog) throws -> Outcome {
+    /// `cachedTable` looks the sensitivity table up (or stores it) under a key of its own, so a
+    /// budget change re-searches without re-measuring it.
+    public static func run(graph: Graph, budget: Budget, stats: CalibrationStats, data: ModelData, threads: Int, log: StageLog,
+                           cachedTable: ((_ bits: [Int], _ compute: () throws -> SensitivityTable) throws -> SensitivityTable)? = nil) throws -> Outcome {
         let b = budget.searchBudget
         log.line("budget \(budget.name ?? "(unnamed)") from \(budget.file): FLASH \(b.flash) B, RAM \(b.ram) B, weight bits \(b.weightBits), activation bits \(b.activationBits), target \(budget.target)")
         log.line("method \(budget.search.method), seed \(budget.search.seed)" + (budget.search.method == "haq" ? ", \(budget.search.episodes) episodes, reward \(budget.search.reward)\(budget.search.repair ? ", repair" : "")" : ""))
@@ -31,8 +34,9 @@ public enum SearchStage {
         let sub = Tensor.stack((0..<images).map { data.calibration.item($0) })
         let bitsSet = Array(Set(b.weightBits + b.activationBits)).sorted()
         let t0 = Date()
-        let table = try Sensitivity.measure(graph: graph, stats: stats, images: sub, bits: bitsSet, threads: threads) { log.line($0) }
-        log.line(String(format: "sensitivity table: %d tensors × %d bit-widths on %d images in %.2f s", table.kl.count, bitsSet.count, images, Date().timeIntervalSince(t0)))
+        let computeTable = { try Sensitivity.measure(graph: graph, stats: stats, images: sub, bits: bitsSet, threads: threads) { log.line($0) } }
+        let table = try cachedTable.map { try $0(bitsSet, computeTable) } ?? computeTable()
+        log.line(String(format: "sensitivity table: %d tensors × %d bit-widths on %d images, %.2f s", table.kl.count, bitsSet.count, images, Date().timeIntervalSince(t0)))
         let space = SearchSpace(graph: graph, budget: b, table: table)
         let (minP, minE) = space.minimum()
         guard minE.fits else {
