@@ -73,6 +73,25 @@ public struct MemoryModel: Sendable {
         })
     }
 
+    /// The arena's lower bound (max over steps of the live bytes) without placing buffers:
+    /// cheap enough for per-step checks inside a search.
+    public func liveBound(activationBits: (String) -> Int) -> Int {
+        let tb = tensorBits(activationBits)
+        var delta = [Int](repeating: 0, count: steps + 2)
+        for t in tensors {
+            guard let lt = lifetimes[t] else { continue }
+            let size = (graph.packedTensorBytes(t, bits: tb[t] ?? 8) + ArenaPlan.alignment - 1) / ArenaPlan.alignment * ArenaPlan.alignment
+            delta[lt.first] += size
+            delta[lt.last + 1] -= size
+        }
+        var live = 0, best = 0
+        for d in delta {
+            live += d
+            best = max(best, live)
+        }
+        return best
+    }
+
     /// Tensors live at each step (for the exact RAM search and the live-bytes lower bound).
     public func liveTensors(step: Int) -> [String] {
         tensors.filter { t in (lifetimes[t].map { $0.first <= step && step <= $0.last }) ?? false }

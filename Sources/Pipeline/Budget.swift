@@ -10,6 +10,8 @@ public struct Budget: Sendable, Equatable, Codable {
         public var seed: UInt64 = 1
         public var reward = "score"
         public var repair = false
+        /// Gradient steps after each episode; nil = one per stored transition, as HAQ does.
+        public var updatesPerEpisode: Int? = nil
     }
 
     public var name: String?
@@ -41,7 +43,7 @@ public struct BudgetError: Error, CustomStringConvertible, Sendable {
 public enum BudgetFile {
     static let keys: Set<String> = ["name", "target", "flash", "ram", "weightBits", "activationBits", "inputShape", "search", "data",
                                     "validationData", "maxAccuracyDrop"]
-    static let searchKeys: Set<String> = ["method", "episodes", "seed", "reward", "repair"]
+    static let searchKeys: Set<String> = ["method", "episodes", "seed", "reward", "repair", "updatesPerEpisode"]
     public static let methods = ["uniform", "rule", "haq", "exact"]
 
     /// `NAME.budget.json` beside the model, else `budget.json` in its folder, else the default.
@@ -133,6 +135,10 @@ public enum BudgetFile {
             if let r = s["reward"] {
                 guard let r = r as? String, ["score", "measured"].contains(r) else { throw fail("search.reward", "must be 'score' or 'measured'") }
                 b.search.reward = r
+            }
+            if let u = s["updatesPerEpisode"] {
+                guard let u = u as? Int, (1...100_000).contains(u) else { throw fail("search.updatesPerEpisode", "must be a whole number from 1 to 100000") }
+                b.search.updatesPerEpisode = u
             }
             if let r = s["repair"] {
                 guard let r = r as? Bool else { throw fail("search.repair", "must be true or false") }

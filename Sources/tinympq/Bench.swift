@@ -8,7 +8,7 @@ import Search
 extension Commands {
     /// `tinympq bench MODEL [--runs N]`: timing figures as one JSON line, for scripts/bench.py.
     static func bench(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, valued: ["runs", "calibration", "data", "search", "episodes"], allowedFlags: ["profile", "kernels", "host-c"])
+        let a = try Arguments(args, valued: ["runs", "calibration", "data", "search", "episodes", "updates"], allowedFlags: ["profile", "kernels", "host-c"])
         if a.flags.contains("help") {
             print("USAGE: tinympq bench MODEL [--runs N]\n\nPrints parse time and float-engine milliseconds per image (1 and 2 threads) as JSON.")
             return .ok
@@ -83,6 +83,7 @@ extension Commands {
             let runs: [(String, () throws -> SearchResult)] = [
                 ("uniform", { try UniformSearch.run(space) }), ("rule", { try RuleBasedSearch.run(space) }),
                 ("exact", { try ExactSearch.run(space) }), ("haq", { try HAQSearch.run(space, options: HAQOptions(episodes: episodes)) }),
+                ("haqFast", { try HAQSearch.run(space, options: HAQOptions(episodes: 600, updatesPerEpisode: 2)) }),
             ]
             for (name, run) in runs {
                 do {

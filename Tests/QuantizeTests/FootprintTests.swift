@@ -27,6 +27,7 @@ import Testing
         let arena = mm.arena { _ in 8 }
         // Peak: input + output of the first pointwise conv, 112·112·32 + 112·112·64.
         #expect(arena.lowerBound == 1_204_224)
+        #expect(mm.liveBound { _ in 8 } == arena.lowerBound)
         #expect(arena.arenaBytes == 1_204_224)
         #expect(!arena.hasOverlap)
         #expect(mm.layer(atStep: arena.peakStep)?.name == "conv2")

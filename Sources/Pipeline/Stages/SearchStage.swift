@@ -52,7 +52,8 @@ public enum SearchStage {
         results.append(try RuleBasedSearch.run(space))
         results.append(try ExactSearch.run(space))
         if budget.search.method == "haq" {
-            let opts = HAQOptions(episodes: budget.search.episodes, seed: budget.search.seed, repair: budget.search.repair)
+            let opts = HAQOptions(episodes: budget.search.episodes, seed: budget.search.seed, repair: budget.search.repair,
+                                  updatesPerEpisode: budget.search.updatesPerEpisode)
             let reward: ((Policy) throws -> Double)? = budget.search.reward == "measured" ? { try measure($0, images: 8).top1Agreement } : nil
             let r = try HAQSearch.run(space, options: opts, measuredReward: reward) { log.line($0) }
             for e in r.episodes ?? [] {

@@ -24,10 +24,28 @@ struct Matrix {
     }
 }
 
-/// C = A · B (+ bias per column), through the packed GEMM kernel.
+/// C = A · B (+ bias per column), through the packed GEMM kernel; a single row (the actor
+/// acting on one state) skips the packing.
 func matmul(_ a: Matrix, _ b: Matrix, bias: [Float]? = nil) -> Matrix {
     precondition(a.cols == b.rows)
     var c = Matrix(rows: a.rows, cols: b.cols)
+    if a.rows == 1 {
+        let n = b.cols
+        c.data.withUnsafeMutableBufferPointer { cp in
+            if let bias { for j in 0..<n { cp[j] = bias[j] } }
+            a.data.withUnsafeBufferPointer { ap in
+                b.data.withUnsafeBufferPointer { bp in
+                    for k in 0..<a.cols {
+                        let x = ap[k]
+                        if x == 0 { continue }
+                        let row = bp.baseAddress! + k &* n
+                        for j in 0..<n { cp[j] += x * row[j] }
+                    }
+                }
+            }
+        }
+        return c
+    }
     let n = b.cols
     let panels = PackedPanels(k: b.rows, n: b.cols, rowMajor: b.data)
     a.data.withUnsafeBufferPointer { ap in

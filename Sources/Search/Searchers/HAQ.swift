@@ -192,7 +192,7 @@ struct Environment {
     /// Largest live bytes over the steps (the arena's lower bound).
     func liveBound(_ a: [Int]) -> Int {
         let p = space.policy(weights: [], activations: a)
-        return space.memory.arena(activationBits: p.activationBits).lowerBound
+        return space.memory.liveBound(activationBits: p.activationBits)
     }
 
     func state(_ t: Int, finalBits: Bool = false) -> [Float] {
