@@ -13,8 +13,8 @@ import Testing
         try FileManager.default.createDirectory(at: root.appendingPathComponent("watched"), withIntermediateDirectories: true)
     }
 
-    func start(_ extra: [String] = []) throws -> DaemonProcess {
-        let d = try DaemonProcess(["watch", watched.path, "--out", out.path, "--settle", "0.2"] + extra, log: root.appendingPathComponent("daemon-\(UUID().uuidString.prefix(6)).log"))
+    func start(settle: String = "0.2") throws -> DaemonProcess {
+        let d = try DaemonProcess(["watch", watched.path, "--out", out.path, "--settle", settle], log: root.appendingPathComponent("daemon-\(UUID().uuidString.prefix(6)).log"))
         #expect(DaemonProcess.wait(timeout: 20) { d.output.contains("watching") }, "daemon did not start: \(d.output)")
         return d
     }
@@ -71,12 +71,13 @@ import Testing
 
     @Test func slowWriterIsProcessedOnceComplete() throws {
         defer { try? FileManager.default.removeItem(at: root) }
-        let d = try start()
+        // Settle 0.5 s against writes 0.25 s apart: margin for a loaded CI machine.
+        let d = try start(settle: "0.5")
         let bytes = try Data(contentsOf: Fixtures.url("mobilenet_v1_025_32.onnx"))
         let path = watched.appendingPathComponent("slow.onnx").path
         let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
         #expect(fd >= 0)
-        // Six chunks over ~1.5 s, each a separate write; the settle period is 0.2 s.
+        // Six chunks over ~1.5 s, each a separate write.
         let chunk = bytes.count / 6 + 1
         for i in 0..<6 {
             let part = bytes[(i * chunk)..<min(bytes.count, (i + 1) * chunk)]
@@ -154,7 +155,11 @@ import Testing
         let slowBudget = #"{"flash": "4kB", "ram": 1200, "search": {"method": "haq", "episodes": 400}}"#
         try Data(slowBudget.utf8).write(to: watched.appendingPathComponent("digits_cnn.budget.json"))
         let first = try DaemonProcess(["run", watched.path, "--out", out.path], log: root.appendingPathComponent("first.log"))
-        usleep(1_500_000)
+        // Wait until the first run holds the lock (it writes its pid into the lock file).
+        let lockFile = root.appendingPathComponent(".tinympq-cache/lock")
+        #expect(DaemonProcess.wait(timeout: 60) {
+            ((try? String(contentsOf: lockFile, encoding: .utf8)) ?? "").hasPrefix("\(first.process.processIdentifier) ")
+        })
         let second = try runProcess(try tinympqBinary(), ["run", watched.path, "--out", out.path, "--no-wait"])
         #expect(second.status == 9, "\(second.stderr)")
         #expect(second.stderr.contains("holds the lock"))
