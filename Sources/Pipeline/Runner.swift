@@ -134,16 +134,14 @@ public struct PipelineRunner {
             // Data: the given files, else NAME.npz / NAME.val.npz, else synthetic.
             let dataURL = options.data ?? budget.data.map { URL(fileURLWithPath: $0) }
             let valURL = options.validationData ?? budget.validationData.map { URL(fileURLWithPath: $0) }
-            let stem = model.deletingPathExtension()
-            let calFile = dataURL ?? [stem.appendingPathExtension("npz"), stem.appendingPathExtension("npy")].first { FileManager.default.fileExists(atPath: $0.path) }
-            let valFile = valURL ?? { let v = stem.appendingPathExtension("val.npz"); return FileManager.default.fileExists(atPath: v.path) ? v : nil }()
+            let (calFile, valFile) = ModelData.files(model: model, data: dataURL, validationData: valURL)
             let calDigest = (calFile.flatMap { try? fileDigest($0) }) ?? "synthetic"
             let valDigest = (valFile.flatMap { try? fileDigest($0) }) ?? "none"
             var dataMemo: (ModelData, CalibrationStats)? = nil
             func dataAndStats(_ log: StageLog) throws -> (ModelData, CalibrationStats) {
                 if let d = dataMemo { return d }
                 let g = try graph(log)
-                let data = try ModelData.load(model: model, graph: g, data: dataURL, validationData: valURL, log: log)
+                let data = try ModelData.load(model: model, graph: g, calibration: calFile, validation: valFile, log: log)
                 log.line("calibrating on \(data.calibration.shape[0]) inputs (\(data.synthetic ? "SYNTHETIC" : "from data"))")
                 let stats = try Calibrator.collect(graph: g, inputs: data.calibration, synthetic: data.synthetic, threads: options.threads)
                 dataMemo = (data, stats)
@@ -288,22 +286,22 @@ public struct PipelineRunner {
         return run.publish(to: options.outputDirectory.appendingPathComponent(folder))
     }
 
+    /// `--policy`, else `NAME.policy.json` beside the model when it exists.
+    func givenPolicyFile(model: URL) -> URL? {
+        let beside = model.deletingPathExtension().appendingPathExtension("policy.json")
+        return options.policy ?? (FileManager.default.fileExists(atPath: beside.path) ? beside : nil)
+    }
+
     /// The policy file or uniform bits that replace the search, with a digest for the cache key.
     func givenPolicySource(model: URL) throws -> (name: String, digest: String)? {
-        let beside = model.deletingPathExtension().appendingPathExtension("policy.json")
-        if let url = options.policy ?? (FileManager.default.fileExists(atPath: beside.path) ? beside : nil) {
-            return (url.lastPathComponent, try fileDigest(url))
-        }
+        if let url = givenPolicyFile(model: model) { return (url.lastPathComponent, try fileDigest(url)) }
         if let b = options.uniformBits { return ("uniform \(b)-bit weights and activations (--bits)", "bits:\(b)") }
         return nil
     }
 
-    /// A policy from `--policy`, `NAME.policy.json` or `--bits`, which replaces the search.
+    /// The policy that replaces the search, loaded and checked against the graph.
     func givenPolicy(model: URL, graph: Graph) throws -> (Policy, String)? {
-        let beside = model.deletingPathExtension().appendingPathExtension("policy.json")
-        if let url = options.policy ?? (FileManager.default.fileExists(atPath: beside.path) ? beside : nil) {
-            return (try Policy.load(url, graph: graph), url.lastPathComponent)
-        }
+        if let url = givenPolicyFile(model: model) { return (try Policy.load(url, graph: graph), url.lastPathComponent) }
         if let b = options.uniformBits {
             guard Policy.allowedBits.contains(b) else { throw UsageError("--bits must be 2, 4 or 8, got \(b)") }
             return (Policy.uniform(b), "uniform \(b)-bit weights and activations (--bits)")

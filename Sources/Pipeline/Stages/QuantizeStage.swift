@@ -15,15 +15,19 @@ public struct ModelData: Sendable {
     /// True when validation reuses the calibration data.
     public var validationIsCalibration: Bool
 
-    /// `NAME.npz` (or the given file) for calibration, `NAME.val.npz` for validation; without
-    /// data, synthetic standard-normal inputs (and no accuracy is claimed).
-    public static func load(model: URL, graph: Graph, data: URL?, validationData: URL?, log: StageLog) throws -> ModelData {
+    /// The data files of a model: the given ones, else `NAME.npz` (or `.npy`) for calibration
+    /// and `NAME.val.npz` for validation, when they exist.
+    public static func files(model: URL, data: URL?, validationData: URL?) -> (calibration: URL?, validation: URL?) {
         let stem = model.deletingPathExtension()
-        let dataURL = data ?? [stem.appendingPathExtension("npz"), stem.appendingPathExtension("npy")].first { FileManager.default.fileExists(atPath: $0.path) }
-        let valURL = validationData ?? {
-            let v = stem.appendingPathExtension("val.npz")
-            return FileManager.default.fileExists(atPath: v.path) ? v : nil
-        }()
+        let exists = { (u: URL) in FileManager.default.fileExists(atPath: u.path) }
+        return (data ?? [stem.appendingPathExtension("npz"), stem.appendingPathExtension("npy")].first(where: exists),
+                validationData ?? [stem.appendingPathExtension("val.npz")].first(where: exists))
+    }
+
+    /// Loads the calibration and validation files (see `files`); without data, synthetic
+    /// standard-normal inputs (and no accuracy is claimed).
+    public static func load(model: URL, graph: Graph, calibration dataURL: URL?, validation valURL: URL?, log: StageLog) throws -> ModelData {
+        let stem = model.deletingPathExtension()
         let inShape = graph.shape(graph.inputs[0])
         guard let dataURL else {
             log.line("NO DATA: no \(stem.lastPathComponent).npz beside the model; calibrating on 32 synthetic standard-normal inputs. No accuracy is claimed.")
