@@ -40,6 +40,7 @@ bench: deps build
 ## fixtures: regenerate the committed test fixtures
 fixtures: deps
 	.venv/bin/python Tests/Fixtures/generate.py
+	.venv/bin/python Tests/Fixtures/generate_tflite.py
 
 clean:
 	rm -rf .build .cache

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(zlib1g-dev libinotifytools0-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
-PYTHON_PACKAGES=(numpy onnx onnxruntime scikit-learn)
+PYTHON_PACKAGES=(numpy onnx onnxruntime scikit-learn flatbuffers tflite ai-edge-litert)
 
 system() {
     local missing=()
@@ -33,7 +33,7 @@ python() {
         echo "deps: creating .venv"
         python3 -m venv .venv
     fi
-    if ! "$py" -c "import numpy, onnx, onnxruntime, sklearn" 2>/dev/null; then
+    if ! "$py" -c "import numpy, onnx, onnxruntime, sklearn, flatbuffers, tflite, ai_edge_litert" 2>/dev/null; then
         echo "deps: installing Python packages: ${PYTHON_PACKAGES[*]}"
         "$py" -m pip install -q --disable-pip-version-check "${PYTHON_PACKAGES[@]}"
     fi

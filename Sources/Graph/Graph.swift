@@ -10,6 +10,8 @@ public struct Graph: Sendable {
     /// Shape of every activation tensor and every constant.
     public var shapes: [String: [Int]]
     public var constants: [String: Tensor]
+    /// How rank-4 inputs and outputs are laid out outside the graph (data files, `infer`).
+    public var layout: DataLayout = .nchw
 
     public init(name: String, inputs: [String], outputs: [String], nodes: [Node] = [],
                 shapes: [String: [Int]] = [:], constants: [String: Tensor] = [:]) {

@@ -1,8 +1,9 @@
 import Foundation
+import Import
 
 /// Finds the model files a run should process.
 public enum Discovery {
-    public static let modelExtensions: Set<String> = ["onnx"]
+    public static let modelExtensions = ModelFile.extensions
 
     /// Names editors, downloaders and atomic writers use while a file is incomplete.
     public static func isTemporaryName(_ name: String) -> Bool {

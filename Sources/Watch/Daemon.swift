@@ -48,7 +48,7 @@ public final class Daemon: @unchecked Sendable {
         self.say = say
     }
 
-    static let relevantSuffixes = [".onnx", ".budget.json", ".npz", ".npy", ".policy.json"]
+    static let relevantSuffixes = Discovery.modelExtensions.sorted().map { "." + $0 } + [".budget.json", ".npz", ".npy", ".policy.json"]
 
     static func isRelevant(_ name: String) -> Bool {
         !Discovery.isTemporaryName(name) && (name == "budget.json" || relevantSuffixes.contains { name.hasSuffix($0) })
@@ -150,7 +150,7 @@ public final class Daemon: @unchecked Sendable {
     /// in its folder (for budget.json).
     func affectedModels(_ path: String) -> [String] {
         let url = URL(fileURLWithPath: path)
-        if url.pathExtension == "onnx" { return [path] }
+        if Discovery.modelExtensions.contains(url.pathExtension.lowercased()) { return [path] }
         let dir = url.deletingLastPathComponent()
         let models = (try? Discovery.models([dir])) ?? []
         if url.lastPathComponent == "budget.json" { return models.map(\.path) }

@@ -26,7 +26,7 @@ extension Commands {
         var graph: Graph? = nil
         for _ in 0..<5 {
             let t0 = DispatchTime.now()
-            graph = try OnnxImporter.load(url)
+            graph = try ModelFile.load(url)
             parse.append(seconds(since: t0))
         }
         guard let graph else { return .stageFailed }

@@ -89,12 +89,12 @@ enum Commands {
             throw UsageError("infer needs --input X.npy and --output Y.npy")
         }
         let threads = try a.int("threads", default: 2, range: 1...64)
-        let graph = try OnnxImporter.load(URL(fileURLWithPath: a.positionals[0]), inputShape: try a.shape("input-shape"))
+        let graph = try ModelFile.load(URL(fileURLWithPath: a.positionals[0]), inputShape: try a.shape("input-shape"))
         let arrays = try NumPy.load(URL(fileURLWithPath: input))
         guard let x = arrays["x"] ?? (arrays.count == 1 ? arrays.first?.value : nil) else {
             throw DataError(file: URL(fileURLWithPath: input).lastPathComponent, field: "x", "no array named 'x' in the archive (found \(arrays.keys.sorted()))")
         }
-        let want = graph.shape(graph.inputs[0])
+        let want = graph.externalShape(graph.inputs[0])
         guard x.shape.count == want.count, Array(x.shape.dropFirst()) == Array(want.dropFirst()) else {
             throw DataError(file: URL(fileURLWithPath: input).lastPathComponent, field: "x",
                             "has shape \(x.shape), the model expects [N, \(want.dropFirst().map(String.init).joined(separator: ", "))]")
@@ -106,11 +106,11 @@ enum Commands {
             do { model = try JSONDecoder().decode(QuantizedModel.self, from: Data(contentsOf: url)) } catch {
                 throw UsageError("cannot read the quantized model \(url.path): \(error.localizedDescription); run `tinympq run` on the model first")
             }
-            y = try IntegerEngine(model: model, threads: threads).run(x.tensor)
+            y = try IntegerEngine(model: model, threads: threads).run(graph.toLogical(x.tensor))
         } else {
-            y = try FloatEngine(graph: graph, threads: threads).run(x.tensor)
+            y = try FloatEngine(graph: graph, threads: threads).run(graph.toLogical(x.tensor))
         }
-        try NumPy.npyData(y[0]).write(to: URL(fileURLWithPath: output))
+        try NumPy.npyData(graph.toExternal(y[0])).write(to: URL(fileURLWithPath: output))
         print("wrote \(output): shape \(y[0].shape)")
         return .ok
     }

@@ -23,7 +23,7 @@ enum Help {
     static let run = """
     USAGE: tinympq run [FOLDER|FILE...] [--out DIR] [options]
 
-    Runs parse → search → quantize → validate for each model (*.onnx) in the given folders
+    Runs parse → search → quantize → validate for each model (*.onnx, *.tflite) in the given folders
     (not recursive) and files, and writes OUT/NAME/: report.md, report.json, graph.json,
     policy.json, sensitivity.json, quantized.json, validation.json and logs/NN-stage.log.
     Outputs are published atomically: a reader sees the previous complete folder or the new one.

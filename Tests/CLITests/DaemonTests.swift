@@ -57,14 +57,18 @@ import Testing
         #expect(stageCached("digits_cnn", "search") == false)
         let log = try String(contentsOf: out.appendingPathComponent("digits_cnn/logs/02-search.log"), encoding: .utf8)
         #expect(log.contains("changed: the budget"))
-        // mv from outside (MOVED_TO) and a hard link (CREATE only)
+        // mv from outside (MOVED_TO; a TFLite model) and a hard link (CREATE only)
         let outside = root.appendingPathComponent("outside")
         try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: Fixtures.url("mobilenet_v1_025_32.onnx"), to: outside.appendingPathComponent("moved.onnx"))
-        try FileManager.default.moveItem(at: outside.appendingPathComponent("moved.onnx"), to: watched.appendingPathComponent("moved.onnx"))
+        try FileManager.default.copyItem(at: Fixtures.url("mobilenet_v1_tfl.tflite"), to: outside.appendingPathComponent("moved.tflite"))
+        try FileManager.default.moveItem(at: outside.appendingPathComponent("moved.tflite"), to: watched.appendingPathComponent("moved.tflite"))
         try FileManager.default.copyItem(at: Fixtures.url("legacy_opset10.onnx"), to: outside.appendingPathComponent("linked.onnx"))
         #expect(link(outside.appendingPathComponent("linked.onnx").path, watched.appendingPathComponent("linked.onnx").path) == 0)
         #expect(DaemonProcess.wait(timeout: 120) { report("moved") != nil && report("linked") != nil }, "\(d.output)")
+        // The TFLite model went through every stage, its C bit-exact on the host.
+        let stages = report("moved")?["stages"] as? [String: [String: Any]] ?? [:]
+        for s in ["parse", "search", "quantize", "validate", "codegen"] { #expect(stages[s]?["status"] as? String == "ok", "\(s): \(stages[s] ?? [:])") }
+        #expect((report("moved")?["codegen"] as? [String: Any])?["hostBitExact"] as? Bool == true, "\(report("moved")?["codegen"] ?? "no codegen")")
         d.signal(SIGTERM)
         #expect(d.waitForExit(timeout: 10) == 0)
     }

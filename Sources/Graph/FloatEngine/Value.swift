@@ -40,6 +40,13 @@ struct Value {
     }
 }
 
+extension Tensor {
+    /// The tensor with its axes permuted: output axis i is input axis perm[i].
+    public func transposed(_ perm: [Int]) -> Tensor {
+        Tensor(shape: perm.map { shape[$0] }, data: transposeData(data, shape: shape, perm: perm))
+    }
+}
+
 /// Row-major transpose: output axis i is input axis perm[i].
 func transposeData(_ data: [Float], shape: [Int], perm: [Int]) -> [Float] {
     let inStrides = Tensor.strides(shape)

@@ -23,24 +23,10 @@ public struct ImportError: Error, CustomStringConvertible, Sendable {
 
 /// Reads an ONNX model file into the IR.
 public enum OnnxImporter {
-    /// The largest model file we read: far above any MCU-sized network.
-    public static let maxFileBytes = 2_000_000_000
-
     /// - Parameter inputShape: the input's full shape, required when the model leaves a
     ///   dimension other than the batch free.
     public static func load(_ url: URL, inputShape: [Int]? = nil) throws -> Graph {
-        let file = url.lastPathComponent
-        let data: Data
-        do {
-            let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
-            guard size <= maxFileBytes else { throw ImportError(file: file, "file is \(size) bytes, larger than the \(maxFileBytes)-byte limit") }
-            data = try Data(contentsOf: url)
-        } catch let e as ImportError {
-            throw e
-        } catch {
-            throw ImportError(file: file, "cannot read the file: \(error.localizedDescription)")
-        }
-        return try load(bytes: [UInt8](data), file: file, directory: url.deletingLastPathComponent(), inputShape: inputShape)
+        try load(bytes: try ModelFile.read(url), file: url.lastPathComponent, directory: url.deletingLastPathComponent(), inputShape: inputShape)
     }
 
     public static func load(bytes: [UInt8], file: String, directory: URL, inputShape: [Int]? = nil) throws -> Graph {

@@ -26,7 +26,7 @@ extension GraphSummary {
     /// The "Model" section of report.md.
     public var markdown: String {
         var s = "## Model\n\n"
-        s += "- file: `\(file)`; input `\(input.name)` \(Markdown.shape(input.shape)); outputs "
+        s += "- file: `\(file)`; input `\(input.name)` \(Markdown.shape(input.shape)) (\(layout.rawValue.uppercased())); outputs "
         s += outputs.map { "`\($0.name)` \(Markdown.shape($0.shape))" }.joined(separator: ", ") + "\n"
         s += "- \(totals.nodes) ops, \(Markdown.int(totals.params)) parameters, \(Markdown.int(totals.macs)) MACs per inference\n"
         s += "- at 8 bits: largest activation \(Markdown.int(totals.largestActivationBytes8)) B; "

@@ -7,17 +7,13 @@ public enum ParseStage {
     public static let name = "parse"
     public static let number = 1
     /// Bump when what parse produces for the same file changes.
-    public static let implVersion = 1
+    public static let implVersion = 2
 
     public static func run(model: URL, inputShape: [Int]?, log: StageLog) throws -> (Graph, GraphSummary) {
         log.line("parsing \(model.lastPathComponent)" + (inputShape.map { " with inputShape \($0)" } ?? ""))
-        let graph: Graph
-        switch model.pathExtension.lowercased() {
-        case "onnx": graph = try OnnxImporter.load(model, inputShape: inputShape)
-        default: throw ImportError(file: model.lastPathComponent, "unsupported model format '.\(model.pathExtension)' (expected .onnx)")
-        }
+        let graph = try ModelFile.load(model, inputShape: inputShape)
         let summary = GraphSummary(graph, file: model.lastPathComponent)
-        log.line("\(summary.nodes.count) nodes, \(summary.totals.params) parameters, \(summary.totals.macs) MACs, input \(summary.input.shape)")
+        log.line("\(summary.nodes.count) nodes, \(summary.totals.params) parameters, \(summary.totals.macs) MACs, input \(summary.input.shape) (\(summary.layout.rawValue.uppercased()))")
         log.line("largest 8-bit activation: \(summary.totals.largestActivationBytes8) bytes; peak in+out of one op: \(summary.totals.peakInOutBytes8) bytes")
         return (graph, summary)
     }
@@ -52,7 +48,9 @@ public struct GraphSummary: Codable, Sendable, Equatable {
 
     public var model: String
     public var file: String
+    /// The input as data files give it (`layout`: nchw for ONNX, nhwc for TFLite).
     public var input: TensorRef
+    public var layout: DataLayout
     public var outputs: [TensorRef]
     public var totals: Totals
     public var nodes: [NodeEntry]
@@ -61,8 +59,9 @@ public struct GraphSummary: Codable, Sendable, Equatable {
         let stats = g.stats()
         model = g.name
         self.file = file
-        input = TensorRef(name: g.inputs.first ?? "", shape: g.shape(g.inputs.first ?? ""))
-        outputs = g.outputs.map { TensorRef(name: $0, shape: g.shape($0)) }
+        input = TensorRef(name: g.inputs.first ?? "", shape: g.externalShape(g.inputs.first ?? ""))
+        layout = g.layout
+        outputs = g.outputs.map { TensorRef(name: $0, shape: g.externalShape($0)) }
         nodes = stats.map {
             NodeEntry(name: $0.name, op: $0.op, inputShapes: $0.inputShapes, outputShape: $0.outputShape,
                       params: $0.params, macs: $0.macs, activationBytes8: $0.outputElements)

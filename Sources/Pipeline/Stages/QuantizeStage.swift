@@ -35,10 +35,10 @@ public struct ModelData: Sendable {
                              validation: Calibrator.syntheticInputs(shape: inShape, count: 32, seed: 2), validationLabels: nil,
                              source: "synthetic standard-normal inputs (no data file)", synthetic: true, validationIsCalibration: false)
         }
-        let (x, y) = try read(dataURL, inShape: inShape)
+        let (x, y) = try read(dataURL, graph: graph)
         log.line("calibration data: \(dataURL.lastPathComponent), \(x.shape[0]) inputs" + (y == nil ? ", no labels" : ", with labels"))
         if let valURL {
-            let (vx, vy) = try read(valURL, inShape: inShape)
+            let (vx, vy) = try read(valURL, graph: graph)
             log.line("validation data: \(valURL.lastPathComponent), \(vx.shape[0]) inputs" + (vy == nil ? ", no labels" : ", with labels"))
             return ModelData(calibration: x, calibrationLabels: y, validation: vx, validationLabels: vy,
                              source: "calibration \(dataURL.lastPathComponent), validation \(valURL.lastPathComponent)", synthetic: false, validationIsCalibration: false)
@@ -48,8 +48,9 @@ public struct ModelData: Sendable {
                          source: "\(dataURL.lastPathComponent) (validation reuses the calibration data)", synthetic: false, validationIsCalibration: true)
     }
 
-    static func read(_ url: URL, inShape: [Int]) throws -> (Tensor, [Int64]?) {
+    static func read(_ url: URL, graph: Graph) throws -> (Tensor, [Int64]?) {
         let file = url.lastPathComponent
+        let inShape = graph.externalShape(graph.inputs[0])
         let arrays = try NumPy.load(url)
         guard let x = arrays["x"] else { throw DataError(file: file, field: "x", "missing: the inputs must be stored as array 'x' (found \(arrays.keys.sorted()))") }
         guard x.shape.count == inShape.count, Array(x.shape.dropFirst()) == Array(inShape.dropFirst()), x.shape[0] > 0 else {
@@ -62,7 +63,7 @@ public struct ModelData: Sendable {
             }
             labels = y.ints
         }
-        return (x.tensor, labels)
+        return (graph.toLogical(x.tensor), labels)
     }
 }
 

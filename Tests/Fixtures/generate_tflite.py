@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""Writes the TFLite test fixtures: small MobileNet-style float models built directly as
+FlatBuffers with the `tflite` package's generated builders (no TensorFlow needed), and the
+TFLite interpreter's outputs (ai-edge-litert) on a fixed input.
+
+    python Tests/Fixtures/generate_tflite.py [folder]
+
+Per model NAME: NAME.tflite, NAME.input.npy (NHWC) and NAME.expected.npy. Also
+bad/unsupported_op.tflite (a TANH operator) for the error tests.
+"""
+import importlib
+import os
+import sys
+import types
+
+import flatbuffers
+import numpy as np
+from tflite.BuiltinOperator import BuiltinOperator as B
+from tflite.BuiltinOptions import BuiltinOptions as O
+from tflite.TensorType import TensorType as T
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+# The generated builder functions live in modules that tflite/__init__ shadows with classes.
+fb = types.SimpleNamespace(**{m: importlib.import_module("tflite." + m) for m in [
+    "AddOptions", "Buffer", "ConcatenationOptions", "Conv2DOptions", "DepthwiseConv2DOptions", "FullyConnectedOptions", "Model", "Operator", "OperatorCode", "Pool2DOptions", "ReducerOptions", "SoftmaxOptions", "SubGraph", "Tensor"]})
+
+SAME, VALID = 0, 1
+NONE, RELU, RELU6 = 0, 1, 3
+
+
+class Writer:
+    """Collects tensors, buffers and operators, then serialises one subgraph."""
+
+    def __init__(self, name, seed):
+        self.name = name
+        self.rng = np.random.default_rng(seed)
+        self.tensors = []  # (name, shape, type, buffer)
+        self.buffers = [b""]
+        self.ops = []  # (code, inputs, outputs, options type, options builder)
+        self.codes = []
+
+    def tensor(self, name, shape, ttype=T.FLOAT32, data=None):
+        buf = 0
+        if data is not None:
+            self.buffers.append(data)
+            buf = len(self.buffers) - 1
+        self.tensors.append((name, list(shape), ttype, buf))
+        return len(self.tensors) - 1
+
+    def const(self, name, array, f16=False):
+        array = np.asarray(array, dtype=np.float32)
+        if not f16:
+            return self.tensor(name, array.shape, T.FLOAT32, array.tobytes())
+        half = self.tensor(name + "_f16", array.shape, T.FLOAT16, array.astype(np.float16).tobytes())
+        full = self.tensor(name, array.shape)
+        self.op(B.DEQUANTIZE, [half], [full])
+        return full
+
+    def shape(self, t):
+        return self.tensors[t][1]
+
+    def op(self, code, inputs, outputs, otype=0, options=None):
+        if code not in self.codes:
+            self.codes.append(code)
+        self.ops.append((self.codes.index(code), inputs, outputs, otype, options))
+
+    def out(self, name, shape):
+        return self.tensor(name, shape)
+
+    # Layers: weights He-initialised so activations stay of order one.
+    def conv(self, x, cout, k, stride, act=RELU6, padding=SAME, f16=False, name="conv"):
+        n, h, w, cin = self.shape(x)
+        wt = self.rng.normal(0, np.sqrt(2.0 / (k * k * cin)), (cout, k, k, cin))
+        b = self.rng.normal(0, 0.1, cout)
+        oh, ow = out_size(h, k, stride, padding), out_size(w, k, stride, padding)
+        y = self.out(name, [1, oh, ow, cout])
+        wi, bi = self.const(name + "/w", wt, f16), self.const(name + "/b", b, f16)
+
+        def options(bld):
+            fb.Conv2DOptions.Start(bld)
+            fb.Conv2DOptions.AddPadding(bld, padding)
+            fb.Conv2DOptions.AddStrideW(bld, stride)
+            fb.Conv2DOptions.AddStrideH(bld, stride)
+            fb.Conv2DOptions.AddFusedActivationFunction(bld, act)
+            return fb.Conv2DOptions.End(bld)
+        self.op(B.CONV_2D, [x, wi, bi], [y], O.Conv2DOptions, options)
+        return y
+
+    def depthwise(self, x, k, stride, multiplier=1, act=RELU6, f16=False, name="dw"):
+        n, h, w, c = self.shape(x)
+        cout = c * multiplier
+        wt = self.rng.normal(0, np.sqrt(2.0 / (k * k)), (1, k, k, cout))
+        b = self.rng.normal(0, 0.1, cout)
+        y = self.out(name, [1, out_size(h, k, stride, SAME), out_size(w, k, stride, SAME), cout])
+        wi, bi = self.const(name + "/w", wt, f16), self.const(name + "/b", b, f16)
+
+        def options(bld):
+            fb.DepthwiseConv2DOptions.Start(bld)
+            fb.DepthwiseConv2DOptions.AddPadding(bld, SAME)
+            fb.DepthwiseConv2DOptions.AddStrideW(bld, stride)
+            fb.DepthwiseConv2DOptions.AddStrideH(bld, stride)
+            fb.DepthwiseConv2DOptions.AddDepthMultiplier(bld, multiplier)
+            fb.DepthwiseConv2DOptions.AddFusedActivationFunction(bld, act)
+            return fb.DepthwiseConv2DOptions.End(bld)
+        self.op(B.DEPTHWISE_CONV_2D, [x, wi, bi], [y], O.DepthwiseConv2DOptions, options)
+        return y
+
+    def fc(self, x, cout, act=NONE, f16=False, name="fc"):
+        cin = int(np.prod(self.shape(x)[1:]))
+        wt = self.rng.normal(0, np.sqrt(1.0 / cin), (cout, cin))
+        b = self.rng.normal(0, 0.1, cout)
+        y = self.out(name, [1, cout])
+        wi, bi = self.const(name + "/w", wt, f16), self.const(name + "/b", b, f16)
+
+        def options(bld):
+            fb.FullyConnectedOptions.Start(bld)
+            fb.FullyConnectedOptions.AddFusedActivationFunction(bld, act)
+            return fb.FullyConnectedOptions.End(bld)
+        self.op(B.FULLY_CONNECTED, [x, wi, bi], [y], O.FullyConnectedOptions, options)
+        return y
+
+    def add(self, a, b, act=NONE, name="add"):
+        y = self.out(name, self.shape(a))
+
+        def options(bld):
+            fb.AddOptions.Start(bld)
+            fb.AddOptions.AddFusedActivationFunction(bld, act)
+            return fb.AddOptions.End(bld)
+        self.op(B.ADD, [a, b], [y], O.AddOptions, options)
+        return y
+
+    def mul(self, a, b, name="mul"):
+        y = self.out(name, self.shape(a))
+        self.op(B.MUL, [a, b], [y])
+        return y
+
+    def pool(self, x, k, stride, padding, average, name="pool"):
+        n, h, w, c = self.shape(x)
+        y = self.out(name, [1, out_size(h, k, stride, padding), out_size(w, k, stride, padding), c])
+
+        def options(bld):
+            fb.Pool2DOptions.Start(bld)
+            fb.Pool2DOptions.AddPadding(bld, padding)
+            fb.Pool2DOptions.AddStrideW(bld, stride)
+            fb.Pool2DOptions.AddStrideH(bld, stride)
+            fb.Pool2DOptions.AddFilterWidth(bld, k)
+            fb.Pool2DOptions.AddFilterHeight(bld, k)
+            return fb.Pool2DOptions.End(bld)
+        self.op(B.AVERAGE_POOL_2D if average else B.MAX_POOL_2D, [x], [y], O.Pool2DOptions, options)
+        return y
+
+    def mean(self, x, keep, name="mean"):
+        n, h, w, c = self.shape(x)
+        axes = self.tensor(name + "/axes", [2], T.INT32, np.array([1, 2], np.int32).tobytes())
+        y = self.out(name, [1, 1, 1, c] if keep else [1, c])
+
+        def options(bld):
+            fb.ReducerOptions.Start(bld)
+            fb.ReducerOptions.AddKeepDims(bld, keep)
+            return fb.ReducerOptions.End(bld)
+        self.op(B.MEAN, [x, axes], [y], O.ReducerOptions, options)
+        return y
+
+    def pad(self, x, pads, name="pad"):
+        p = np.array(pads, np.int32)
+        shape = [d + int(a) + int(b) for d, (a, b) in zip(self.shape(x), p)]
+        pt = self.tensor(name + "/paddings", [4, 2], T.INT32, p.tobytes())
+        y = self.out(name, shape)
+        self.op(B.PAD, [x, pt], [y])
+        return y
+
+    def reshape(self, x, shape, name="reshape"):
+        target = np.array([-1] + list(shape[1:]), np.int32)  # -1: any batch
+        st = self.tensor(name + "/shape", [len(shape)], T.INT32, target.tobytes())
+        y = self.out(name, shape)
+        self.op(B.RESHAPE, [x, st], [y])
+        return y
+
+    def concat(self, xs, name="concat"):
+        shape = list(self.shape(xs[0]))
+        shape[3] = sum(self.shape(x)[3] for x in xs)
+        y = self.out(name, shape)
+
+        def options(bld):
+            fb.ConcatenationOptions.Start(bld)
+            fb.ConcatenationOptions.AddAxis(bld, 3)
+            return fb.ConcatenationOptions.End(bld)
+        self.op(B.CONCATENATION, xs, [y], O.ConcatenationOptions, options)
+        return y
+
+    def unary(self, code, x, name):
+        y = self.out(name, self.shape(x))
+        self.op(code, [x], [y])
+        return y
+
+    def softmax(self, x, name="softmax"):
+        y = self.out(name, self.shape(x))
+
+        def options(bld):
+            fb.SoftmaxOptions.Start(bld)
+            fb.SoftmaxOptions.AddBeta(bld, 1.0)
+            return fb.SoftmaxOptions.End(bld)
+        self.op(B.SOFTMAX, [x], [y], O.SoftmaxOptions, options)
+        return y
+
+    def serialise(self, inputs, outputs):
+        bld = flatbuffers.Builder(1024)
+
+        def int_vector(values):
+            bld.StartVector(4, len(values), 4)
+            for v in reversed(values):
+                bld.PrependInt32(v)
+            return bld.EndVector()
+
+        def table_vector(offsets):
+            bld.StartVector(4, len(offsets), 4)
+            for o in reversed(offsets):
+                bld.PrependUOffsetTRelative(o)
+            return bld.EndVector()
+
+        buffers = []
+        for data in self.buffers:
+            vec = None
+            if data:
+                bld.StartVector(1, len(data), 16)  # 16-byte aligned weights
+                bld.head -= len(data)
+                bld.Bytes[bld.head:bld.head + len(data)] = data
+                vec = bld.EndVector()
+            fb.Buffer.Start(bld)
+            if vec is not None:
+                fb.Buffer.AddData(bld, vec)
+            buffers.append(fb.Buffer.End(bld))
+        tensors = []
+        for name, shape, ttype, buf in self.tensors:
+            n = bld.CreateString(name)
+            s = int_vector(shape)
+            fb.Tensor.Start(bld)
+            fb.Tensor.AddShape(bld, s)
+            fb.Tensor.AddType(bld, ttype)
+            fb.Tensor.AddBuffer(bld, buf)
+            fb.Tensor.AddName(bld, n)
+            tensors.append(fb.Tensor.End(bld))
+        ops = []
+        for code_index, ins, outs, otype, options in self.ops:
+            opt = options(bld) if options else None
+            iv, ov = int_vector(ins), int_vector(outs)
+            fb.Operator.Start(bld)
+            fb.Operator.AddOpcodeIndex(bld, code_index)
+            fb.Operator.AddInputs(bld, iv)
+            fb.Operator.AddOutputs(bld, ov)
+            if opt is not None:
+                fb.Operator.AddBuiltinOptionsType(bld, otype)
+                fb.Operator.AddBuiltinOptions(bld, opt)
+            ops.append(fb.Operator.End(bld))
+        codes = []
+        for code in self.codes:
+            fb.OperatorCode.Start(bld)
+            fb.OperatorCode.AddDeprecatedBuiltinCode(bld, min(code, 127))
+            fb.OperatorCode.AddBuiltinCode(bld, code)
+            fb.OperatorCode.AddVersion(bld, 1)
+            codes.append(fb.OperatorCode.End(bld))
+        tv, ov = table_vector(tensors), table_vector(ops)
+        iv, outv = int_vector(inputs), int_vector(outputs)
+        name = bld.CreateString(self.name)
+        fb.SubGraph.Start(bld)
+        fb.SubGraph.AddTensors(bld, tv)
+        fb.SubGraph.AddInputs(bld, iv)
+        fb.SubGraph.AddOutputs(bld, outv)
+        fb.SubGraph.AddOperators(bld, ov)
+        fb.SubGraph.AddName(bld, name)
+        sub = fb.SubGraph.End(bld)
+        subs, cv, bv = table_vector([sub]), table_vector(codes), table_vector(buffers)
+        desc = bld.CreateString("tinympq test fixture")
+        fb.Model.Start(bld)
+        fb.Model.AddVersion(bld, 3)
+        fb.Model.AddOperatorCodes(bld, cv)
+        fb.Model.AddSubgraphs(bld, subs)
+        fb.Model.AddDescription(bld, desc)
+        fb.Model.AddBuffers(bld, bv)
+        bld.Finish(fb.Model.End(bld), file_identifier=b"TFL3")
+        return bytes(bld.Output())
+
+
+def out_size(n, k, stride, padding):
+    return (n + stride - 1) // stride if padding == SAME else (n - k) // stride + 1
+
+
+def mobilenet_v1_tfl(res=32, seed=11):
+    """MobileNetV1 0.25: SAME convolutions, an explicit Pad + VALID stride-2 conv as TF exports
+    it, depth multiplier 2, Mean, FullyConnected, Softmax."""
+    w = Writer("mobilenet_v1_tfl", seed)
+    x = w.tensor("input", [1, res, res, 3])
+    y = w.conv(x, 8, 3, 2, name="conv0")
+    y = w.depthwise(y, 3, 1, name="dw1")
+    y = w.conv(y, 16, 1, 1, name="pw1")
+    y = w.pad(y, [[0, 0], [0, 1], [0, 1], [0, 0]], name="pad2")
+    y = w.conv(y, 16, 3, 2, padding=VALID, name="conv2")
+    y = w.depthwise(y, 3, 2, multiplier=2, name="dw3")
+    y = w.conv(y, 32, 1, 1, name="pw3")
+    y = w.depthwise(y, 3, 1, name="dw4")
+    y = w.conv(y, 32, 1, 1, act=RELU, name="pw4")
+    y = w.mean(y, keep=False, name="pool")
+    y = w.fc(y, 10, name="logits")
+    y = w.softmax(y, name="probs")
+    return w, x, y
+
+
+def mobilenet_v2_tfl_f16(res=32, seed=12):
+    """MobileNetV2-style with float16 weights (DEQUANTIZE), residual Add, HardSwish, a
+    squeeze-excite block (Mean keep_dims, Logistic, Mul), MaxPool, AveragePool, Concatenation,
+    and a flatten of a 2x2 image into FullyConnected."""
+    w = Writer("mobilenet_v2_tfl_f16", seed)
+    f16 = True
+    x = w.tensor("input", [1, res, res, 3])
+    y = w.conv(x, 16, 3, 2, act=NONE, f16=f16, name="stem")
+    y = w.unary(B.HARD_SWISH, y, "stem/hswish")
+    # Inverted residual: expand, depthwise, project, add.
+    e = w.conv(y, 32, 1, 1, f16=f16, name="b1/expand")
+    e = w.depthwise(e, 3, 1, f16=f16, name="b1/dw")
+    e = w.conv(e, 16, 1, 1, act=NONE, f16=f16, name="b1/project")
+    y = w.add(y, e, name="b1/add")
+    # Squeeze-excite.
+    s = w.mean(y, keep=True, name="se/mean")
+    s = w.conv(s, 8, 1, 1, act=RELU, f16=f16, name="se/reduce")
+    s = w.conv(s, 16, 1, 1, act=NONE, f16=f16, name="se/expand")
+    s = w.unary(B.LOGISTIC, s, "se/sigmoid")
+    y = w.mul(y, s, name="se/scale")
+    a = w.pool(y, 3, 2, SAME, average=False, name="maxpool")
+    b = w.conv(y, 8, 3, 2, f16=f16, name="branch")
+    y = w.concat([a, b], name="concat")
+    y = w.unary(B.RELU, y, "concat/relu")
+    y = w.pool(y, 2, 2, VALID, average=True, name="avgpool")
+    y = w.conv(y, 24, 1, 1, act=RELU6, f16=f16, name="head")
+    y = w.pool(y, 2, 2, VALID, average=True, name="avgpool2")
+    y = w.reshape(y, [1, 2 * 2 * 24], name="flatten")
+    y = w.fc(y, 10, f16=f16, name="logits")
+    return w, x, y
+
+
+def unsupported(seed=13):
+    w = Writer("unsupported_op", seed)
+    x = w.tensor("input", [1, 8, 8, 3])
+    y = w.conv(x, 4, 3, 1, name="conv")
+    y = w.unary(B.TANH, y, "tanh")
+    return w, x, y
+
+
+def write(builder, folder, name, batch, seed):
+    w, x, y = builder()
+    model = w.serialise([x], [y])
+    path = os.path.join(folder, name + ".tflite")
+    with open(path, "wb") as f:
+        f.write(model)
+    shape = w.shape(x)
+    data = np.random.default_rng(seed).normal(0, 1, [batch] + shape[1:]).astype(np.float32)
+    # The builtin kernels without the XNNPACK delegate: TFLite's own reference for the float ops.
+    interp = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp.resize_tensor_input(interp.get_input_details()[0]["index"], [batch] + shape[1:])
+    interp.allocate_tensors()
+    interp.set_tensor(interp.get_input_details()[0]["index"], data)
+    interp.invoke()
+    out = interp.get_tensor(interp.get_output_details()[0]["index"])
+    np.save(os.path.join(folder, name + ".input.npy"), data)
+    np.save(os.path.join(folder, name + ".expected.npy"), out.astype(np.float32))
+    print(f"{path}: {len(model)} bytes, input {data.shape}, output {out.shape}")
+
+
+def main():
+    folder = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+    write(mobilenet_v1_tfl, folder, "mobilenet_v1_tfl", 4, 21)
+    write(mobilenet_v2_tfl_f16, folder, "mobilenet_v2_tfl_f16", 4, 22)
+    w, x, y = unsupported()
+    os.makedirs(os.path.join(folder, "bad"), exist_ok=True)
+    with open(os.path.join(folder, "bad", "unsupported_op.tflite"), "wb") as f:
+        f.write(w.serialise([x], [y]))
+
+
+if __name__ == "__main__":
+    main()
