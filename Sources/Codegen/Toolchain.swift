@@ -54,14 +54,48 @@ public enum Toolchain {
 }
 
 extension ProjectBuild {
-    /// Executed guest instructions of one QEMU run under the counting plugin.
-    static func count(_ qemu: URL, _ args: [String], elf: String, plugin: URL, dir: URL) throws -> Int? {
+    /// What the counting plugin saw in one QEMU run.
+    struct InstructionCount {
+        var total: Int
+        /// Per layer hook call: the layer's instructions, without the hook.
+        var layers: [Int]
+        /// Instructions inside the test runner's checksum hook, in total.
+        var hook: Int
+    }
+
+    /// Executed guest instructions of one QEMU run under the counting plugin; per layer when
+    /// `symbols` gives the addresses of the run function, the hook and its resume marker.
+    static func count(_ qemu: URL, _ args: [String], elf: String, plugin: URL, symbols: [String: String], dir: URL) throws -> InstructionCount? {
         let logFile = dir.appendingPathComponent("build/icount-\(UUID().uuidString).log")
-        let r = try Toolchain.run(qemu, args + ["-plugin", plugin.path, "-d", "plugin", "-D", logFile.path, "-kernel", elf], in: dir, timeout: 600)
+        let pluginArg = ([plugin.path] + symbols.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: ",")
+        let r = try Toolchain.run(qemu, args + ["-plugin", pluginArg, "-d", "plugin", "-D", logFile.path, "-kernel", elf], in: dir, timeout: 600)
         defer { try? FileManager.default.removeItem(at: logFile) }
-        guard r.ok, let text = try? String(contentsOf: logFile, encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("insns: ") }) else { return nil }
-        return Int(line.dropFirst(7))
+        guard r.ok, let text = try? String(contentsOf: logFile, encoding: .utf8) else { return nil }
+        var c = InstructionCount(total: -1, layers: [], hook: 0)
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let n = Int(parts[1]) else { continue }
+            switch parts[0] {
+            case "insns:": c.total = n
+            case "layer:": c.layers.append(n)
+            case "hook:": c.hook = n
+            default: break
+            }
+        }
+        return c.total >= 0 ? c : nil
+    }
+
+    /// Addresses of functions in an ELF file, from `arm-none-eabi-nm`.
+    static func functionAddresses(_ elf: String, _ names: [String: String], dir: URL) throws -> [String: String] {
+        guard let nm = Toolchain.find("arm-none-eabi-nm") else { return [:] }
+        let r = try Toolchain.run(nm, [elf], in: dir, timeout: 60)
+        var out: [String: String] = [:]
+        for line in r.output.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 3, let key = names.first(where: { $0.value == parts[2] })?.key else { continue }
+            out[key] = "0x" + parts[0]
+        }
+        return out.count == names.count ? out : [:]
     }
 }
 
@@ -119,8 +153,10 @@ public enum ProjectBuild {
         public var linkerMessage: String?
         public var skipped: String?
         /// Guest instructions of one inference (the difference of one and two inferences under
-        /// the counting plugin); instructions, not cycles.
+        /// the counting plugin, less the test runner's checksum hook); instructions, not cycles.
         public var instructionsPerInference: Int?
+        /// Instructions of each layer in one inference, in layer order.
+        public var layerInstructions: [Int]?
     }
 
     /// Builds the QEMU instruction-counting plugin with the host compiler.
@@ -179,10 +215,12 @@ public enum ProjectBuild {
         // Instructions per inference: one run against two, under the counting plugin.
         if let plugin, result.bitExact {
             let two = try Toolchain.run(gcc, gccArgs("\(outDir)/test2.elf", ["-DNN_REPEAT=2"]), in: dir, timeout: 300)
-            if two.ok, let n1 = try count(qemu, qemuArgs, elf: "\(outDir)/test.elf", plugin: plugin, dir: dir),
-               let n2 = try count(qemu, qemuArgs, elf: "\(outDir)/test2.elf", plugin: plugin, dir: dir), n2 > n1 {
-                result.instructionsPerInference = n2 - n1
-                log("\(t.name): \(n2 - n1) instructions per inference (QEMU instruction count, not cycles)")
+            let symbols = try functionAddresses("\(outDir)/test.elf", ["start": "\(p.identifier)_run", "hook": "nn_layer_done", "resume": "nn_count_resume"], dir: dir)
+            if two.ok, let n1 = try count(qemu, qemuArgs, elf: "\(outDir)/test.elf", plugin: plugin, symbols: symbols, dir: dir),
+               let n2 = try count(qemu, qemuArgs, elf: "\(outDir)/test2.elf", plugin: plugin, symbols: [:], dir: dir), n2.total > n1.total {
+                result.instructionsPerInference = n2.total - n1.total - n1.hook
+                if n1.layers.count == p.layers { result.layerInstructions = n1.layers }
+                log("\(t.name): \(n2.total - n1.total - n1.hook) instructions per inference (QEMU instruction count, not cycles; \(n1.layers.count) layers counted)")
             }
         }
         return result

@@ -240,10 +240,10 @@ public struct PipelineRunner {
             if last >= 4, run.report.validation?.passed ?? true, let resources = options.resources {
                 let scratch = (options.cacheDirectory ?? FileManager.default.temporaryDirectory).appendingPathComponent("tmp/codegen-\(folder)-\(getpid())")
                 let toolIDs = ["cc", "arm-none-eabi-gcc", "qemu-system-arm"].map { Toolchain.find($0)?.path ?? "none" }.joined(separator: ",")
-                let runtimeDigest = (try? ["nnk.c", "nnk.h", "test_main.c", "port/cortex-m/startup.c", "port/cortex-m/semihost.c", "port/cortex-m/link.ld.in"]
+                let runtimeDigest = (try? ["nnk.c", "nnk.h", "test_main.c", "port/cortex-m/startup.c", "port/cortex-m/semihost.c", "port/cortex-m/link.ld.in", "qemu/icount.c"]
                     .map { try fileDigest(resources.directory.appendingPathComponent("runtime/\($0)")) }.joined()) ?? "missing"
                 _ = run.stage(CodegenStage.name, CodegenStage.number, components: [
-                    "stage": CodegenStage.name, "impl": "1", "tool": tool, "graph": graphID, "quantized": SHA256.hex(qData),
+                    "stage": CodegenStage.name, "impl": "2", "tool": tool, "graph": graphID, "quantized": SHA256.hex(qData),
                     "budget": "\(budget.flash)/\(budget.ram)", "validation": valDigest, "calibration": calDigest, "toolchain": toolIDs,
                     "runtime": runtimeDigest,
                 ], { log in

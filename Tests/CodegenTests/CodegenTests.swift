@@ -41,11 +41,11 @@ import Testing
 
     static let cases: [Case] = [2, 4, 8].flatMap { i in [2, 4, 8].flatMap { w in [2, 4, 8].flatMap { o in [false, true].map { Case(inBits: i, wBits: w, outBits: o, depthwise: $0) } } } }
 
-    /// A random single convolution (odd channels, stride 2, asymmetric padding, a zero-point on
+    /// A random single convolution (odd and block-sized channel counts, stride 2, asymmetric padding, a zero-point on
     /// the input) followed by max pool, reshape, a fully connected layer and a residual add.
     static func model(_ k: Case, seed: UInt64) throws -> (QuantizedModel, Tensor) {
         var rng = SeededRandom(seed: seed)
-        let cin = [3, 5, 7][Int(seed % 3)], h = 9, w = 7, kh = 3, stride = 2
+        let cin = [3, 5, 7, 16, 24][Int(seed % 5)], h = 9, w = 7, kh = 3, stride = 2  // 16, 24: whole SMLAD blocks
         let cout = k.depthwise ? cin : [5, 9, 3][Int(seed % 3)]
         let groups = k.depthwise ? cin : 1
         let pads = [1, 0, 1, 1]

@@ -20,6 +20,33 @@ public enum CodegenStage {
         public var targets: [ProjectBuild.TargetResult]
         public var passed: Bool
         public var problems: [String]
+        /// Per layer: name, op, multiply-accumulates, bits (in/weight/out).
+        public var layers: [LayerInfo]
+    }
+
+    public struct LayerInfo: Codable, Sendable {
+        public var name: String
+        public var op: String
+        public var macs: Int
+        public var bits: String
+    }
+
+    /// Each layer's MACs and bits, in the order of the generated calls.
+    static func layerInfo(_ model: QuantizedModel) -> [LayerInfo] {
+        model.layers.map { l in
+            let x = model.tensors[l.inputs[0]], y = model.tensors[l.output]
+            let inBits = x?.quant.bits ?? 8, outBits = y?.quant.bits ?? 8
+            switch l.op {
+            case .conv(let c):
+                let g = c.geometry
+                return LayerInfo(name: l.name, op: l.op.name, macs: g.outH * g.outW * g.outC * g.kH * g.kW * (g.inC / max(1, c.groups)),
+                                 bits: "\(inBits)/\(c.weightBits)/\(outBits)")
+            case .fullyConnected(let f):
+                return LayerInfo(name: l.name, op: l.op.name, macs: (x?.count ?? f.inC) * f.outC, bits: "\(inBits)/\(f.weightBits)/\(outBits)")
+            default:
+                return LayerInfo(name: l.name, op: l.op.name, macs: 0, bits: "\(inBits)/-/\(outBits)")
+            }
+        }
     }
 
     public static func run(model: QuantizedModel, graph: Graph, name: String, budget: Budget, resources: PipelineResources, testInput: Tensor,
@@ -66,7 +93,7 @@ public enum CodegenStage {
         var files: [String: Data] = [:]
         for (path, data) in project.files { files["c/" + path] = data }
         return (Output(identifier: project.identifier, parameterBytes: project.parameterBytes, arenaBytes: project.arenaBytes, hostBitExact: host.bitExact,
-                       targets: results, passed: problems.isEmpty, problems: problems), files)
+                       targets: results, passed: problems.isEmpty, problems: problems, layers: layerInfo(model)), files)
     }
 }
 
@@ -78,8 +105,23 @@ public struct CodegenReport: Codable, Sendable {
     public var targets: [String: [String: String]]
     public var passed: Bool
     public var problems: [String]
+    /// Per layer: name, op, MACs, bits, and instructions per target (QEMU count).
+    public var layers: [Layer]
+
+    public struct Layer: Codable, Sendable {
+        public var name: String
+        public var op: String
+        public var macs: Int
+        public var bits: String
+        public var instructions: [String: Int]
+    }
 
     init(_ o: CodegenStage.Output) {
+        layers = o.layers.enumerated().map { i, l in
+            var n: [String: Int] = [:]
+            for r in o.targets { if let c = r.layerInstructions, c.indices.contains(i) { n[r.target] = c[i] } }
+            return Layer(name: l.name, op: l.op, macs: l.macs, bits: l.bits, instructions: n)
+        }
         hostBitExact = o.hostBitExact
         parameterBytes = o.parameterBytes
         arenaBytes = o.arenaBytes
@@ -112,7 +154,17 @@ public struct CodegenReport: Codable, Sendable {
         s += Markdown.table(["target", "built", "bit-exact (QEMU)", ".nn_params B", ".nn_arena B", ".text B", ".stack B", "instructions / inference"], rows,
                             rightAligned: [3, 4, 5, 6, 7])
         s += "\nMeasured with `arm-none-eabi-size -A`; `.nn_params` must equal the memory model's FLASH and `.nn_arena` the planner's arena. "
-        s += "Instructions per inference are QEMU's executed-instruction count (a TCG plugin; one inference minus two), not cycles.\n"
+        s += "Instructions per inference are QEMU's executed-instruction count (a TCG plugin; two inferences minus one, less the test runner's checksum hook), not cycles.\n"
+        if let r = o.targets.first(where: { $0.layerInstructions?.count == o.layers.count }), let counts = r.layerInstructions {
+            let total = max(1, counts.reduce(0, +))
+            s += "\n### Instructions per layer on \(r.target) (QEMU count, not cycles)\n\n"
+            let rows = zip(o.layers, counts).enumerated().map { i, lc in
+                let (l, n) = lc
+                return [String(i), "`\(l.name)`", l.op, l.bits, Markdown.int(l.macs), Markdown.int(n),
+                        l.macs > 0 ? String(format: "%.2f", Double(n) / Double(l.macs)) : "-", String(format: "%.1f%%", 100 * Double(n) / Double(total))]
+            }
+            s += Markdown.table(["#", "layer", "op", "bits in/w/out", "MACs", "instructions", "per MAC", "share"], rows, rightAligned: [0, 4, 5, 6, 7])
+        }
         return s
     }
 }
