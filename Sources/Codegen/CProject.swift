@@ -180,6 +180,7 @@ public enum CEmitter {
         \(decls)
         int \(id)_run(const uint8_t *input, uint8_t *output) {
             for (int32_t i = 0; i < \(inT.bytes); ++i) (nn_arena + \(offset[model.input]!))[i] = input[i];
+            nn_layer_done(-1, nn_arena + \(offset[model.input]!), \(inT.bytes)); /* input in place (layer counts start here) */
         \(body)    for (int32_t i = 0; i < \(outT.bytes); ++i) output[i] = (nn_arena + \(offset[outName]!))[i];
             return 0;
         }

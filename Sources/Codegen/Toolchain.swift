@@ -219,7 +219,8 @@ public enum ProjectBuild {
             if two.ok, let n1 = try count(qemu, qemuArgs, elf: "\(outDir)/test.elf", plugin: plugin, symbols: symbols, dir: dir),
                let n2 = try count(qemu, qemuArgs, elf: "\(outDir)/test2.elf", plugin: plugin, symbols: [:], dir: dir), n2.total > n1.total {
                 result.instructionsPerInference = n2.total - n1.total - n1.hook
-                if n1.layers.count == p.layers { result.layerInstructions = n1.layers }
+                // The first hook call marks the input copied in; each later one ends a layer.
+                if n1.layers.count == p.layers + 1 { result.layerInstructions = Array(n1.layers.dropFirst()) }
                 log("\(t.name): \(n2.total - n1.total - n1.hook) instructions per inference (QEMU instruction count, not cycles; \(n1.layers.count) layers counted)")
             }
         }

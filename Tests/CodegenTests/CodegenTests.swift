@@ -111,6 +111,35 @@ import Testing
         #expect(ok, "\(k):\n\(out)")
     }
 
+    /// The same cases on the emulated Cortex-M4, where the DSP instructions (SMLAD, SXTB16,
+    /// SMLABB…) replace their portable C twins; with per-layer instruction counts.
+    @Test(arguments: cases)
+    func kernelsMatchTheSwiftEngineOnCortexM4(_ k: Case) throws {
+        guard Toolchain.find("arm-none-eabi-gcc") != nil, Toolchain.find("qemu-system-arm") != nil else {
+            print("SKIP QEMU kernel case \(k): arm-none-eabi-gcc or qemu-system-arm not installed (scripts/deps.sh installs them; CI has them)")
+            return
+        }
+        let seed = UInt64(k.inBits * 100 + k.wBits * 10 + k.outBits) * 2 + (k.depthwise ? 1 : 0)
+        let (model, x) = try Self.model(k, seed: seed)
+        let steps = model.layers.count + 1
+        let arena = ArenaPlan(buffers: ([model.input] + model.layers.map(\.output)).map { (name: $0, size: model.tensors[$0]!.bytes, first: 0, last: steps) })
+        let p = try CEmitter.emit(model: model, arena: arena, name: "m4_\(seed)", runtime: Self.runtime, testInput: x)
+        let dir = Fixtures.temporaryDirectory("cgq")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (path, d) in p.files {
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent(path).deletingLastPathComponent(), withIntermediateDirectories: true)
+            try d.write(to: dir.appendingPathComponent(path))
+        }
+        let plugin = try ProjectBuild.buildPlugin(source: Self.runtime.appendingPathComponent("qemu/icount.c"), in: dir)
+        let r = try ProjectBuild.target(p, try Self.profile("cortex-m4"), flashBudget: p.parameterBytes, ramBudget: p.arenaBytes, in: dir, plugin: plugin) { _ in }
+        #expect(r.built && r.ran && r.bitExact, "\(k): \(r)")
+        let layers = try #require(r.layerInstructions, "\(k): no per-layer instruction counts")
+        #expect(layers.count == model.layers.count && layers.allSatisfy { $0 > 0 })
+        // The layers add up to the inference, less the run function's own copies and calls.
+        let total = try #require(r.instructionsPerInference)
+        #expect(layers.reduce(0, +) <= total && layers.reduce(0, +) > total / 2, "\(layers) vs \(total)")
+    }
+
     @Test func lookupPadPoolAndGateMatchTheSwiftEngine() throws {
         // A fixture with sigmoid-like lookups, pads and pools: ops_zoo has none quantizable end
         // to end, so use MNasNet (squeeze-excite: pool, lookup, channel mul) at mixed bits.

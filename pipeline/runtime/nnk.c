@@ -1,11 +1,19 @@
 /* nnk: tinympq's portable integer kernels. Elements through nnk_get/nnk_put where nothing
  * faster applies; dot products of byte-aligned runs in blocks with two MACs per SMLAD (8/8,
- * 4/4, 2/2, 8/4 and 8/2 bits), int32 accumulation, the requantisation of nnk.h. Every kernel zeroes each
- * output run before writing it, so padding bits are always 0 (checksums depend on it). */
+ * 4/4, 2/2, 8/4 and 8/2 bits), int32 accumulation, the requantisation of nnk.h. Every kernel
+ * zeroes each sub-byte output run before writing it (8-bit runs are stored byte by byte), so
+ * padding bits are always 0 (checksums depend on it). */
 #include "nnk.h"
 
 static void zero(uint8_t *p, int32_t n) {
     for (int32_t i = 0; i < n; ++i) p[i] = 0;
+}
+
+/* Element i of an output run: a plain byte store at 8 bits (the run needs no zeroing then),
+ * else nnk_put into the zeroed run. */
+static inline void store(uint8_t *run, int32_t i, int32_t bits, int32_t v) {
+    if (bits == 8) run[i] = (uint8_t)v;
+    else nnk_put(run, i, bits, v);
 }
 
 /* Two-lane 16-bit helpers. With the Cortex-M DSP extension (__ARM_FEATURE_DSP: M4, M7,
@@ -23,6 +31,16 @@ static inline int32_t smlad(uint32_t a, uint32_t b, int32_t acc) {
     __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
     return r;
 }
+static inline int32_t smlabb(uint32_t a, uint32_t b, int32_t acc) {
+    int32_t r;
+    __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+static inline int32_t smlatt(uint32_t a, uint32_t b, int32_t acc) {
+    int32_t r;
+    __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
 #else
 /* Bytes 0 and 2 of x, sign- or zero-extended into the two lanes (ror: bytes 1 and 3). */
 static inline uint32_t sx16(uint32_t x) { return ((uint32_t)(int32_t)(int8_t)x & 0xFFFFu) | ((uint32_t)(int32_t)(int8_t)(x >> 16) << 16); }
@@ -35,6 +53,9 @@ static inline uint32_t pk_tb(uint32_t a, uint32_t b) { return (a & 0xFFFF0000u) 
 static inline int32_t smlad(uint32_t a, uint32_t b, int32_t acc) {
     return acc + (int32_t)(int16_t)a * (int16_t)b + (int32_t)(int16_t)(a >> 16) * (int16_t)(b >> 16);
 }
+/* One MAC of the low (bb) or high (tt) lanes. */
+static inline int32_t smlabb(uint32_t a, uint32_t b, int32_t acc) { return acc + (int32_t)(int16_t)a * (int16_t)b; }
+static inline int32_t smlatt(uint32_t a, uint32_t b, int32_t acc) { return acc + (int32_t)(int16_t)(a >> 16) * (int16_t)(b >> 16); }
 #endif
 
 /* Four bytes as a little-endian word (any alignment: Cortex-M3 and up load unaligned words;
@@ -47,104 +68,143 @@ static inline uint32_t rd32(const uint8_t *p) {
 static inline uint32_t xt16(uint32_t x, int32_t sgn) { return sgn ? sx16(x) : ux16(x); }
 static inline uint32_t xt16r(uint32_t x, int32_t sgn) { return sgn ? sx16r(x) : ux16r(x); }
 
-/* Σ x·w over whole blocks of two byte-aligned runs, lanes packed for SMLAD (two MACs per
- * instruction), unpacking each word once. Sub-byte elements are moved to the top of their byte
- * (scaled by 16 or 64), so one sign-extension makes a lane; the scale is shifted out exactly at
- * the end. Returns the number of elements consumed (a multiple of the block). */
-static int32_t dot_blocks(const uint8_t *x, int32_t xbits, int32_t xs, const uint8_t *w, int32_t wbits, int32_t n, int32_t *sum) {
-    int32_t acc = 0, i = 0;
-    if (xbits == 8 && wbits == 8) { /* lanes (0,2) and (1,3) of four elements */
-        for (; i + 4 <= n; i += 4) {
-            const uint32_t xw = rd32(x + i), ww = rd32(w + i);
-            acc = smlad(xt16(xw, xs), sx16(ww), acc);
-            acc = smlad(xt16r(xw, xs), sx16r(ww), acc);
-        }
-        *sum = acc;
-        return i;
-    }
-    if (xbits == 4 && wbits == 4) { /* eight elements: lanes (0,4) (2,6) (1,5) (3,7), ×16 each */
-        for (; i + 8 <= n; i += 8) {
-            const uint32_t xw = rd32(x + i / 2), ww = rd32(w + i / 2);
-            const uint32_t xl = (xw << 4) & 0xF0F0F0F0u, xh = xw & 0xF0F0F0F0u;
-            const uint32_t wl = (ww << 4) & 0xF0F0F0F0u, wh = ww & 0xF0F0F0F0u;
-            acc = smlad(xt16(xl, xs), sx16(wl), acc);
-            acc = smlad(xt16r(xl, xs), sx16r(wl), acc);
-            acc = smlad(xt16(xh, xs), sx16(wh), acc);
-            acc = smlad(xt16r(xh, xs), sx16r(wh), acc);
-        }
-        *sum = acc >> 8;
-        return i;
-    }
-    if (xbits == 2 && wbits == 2) { /* sixteen elements: lanes (k, k+8) and (k+4, k+12), ×64 each */
-        for (; i + 16 <= n; i += 16) {
-            const uint32_t xw = rd32(x + i / 4), ww = rd32(w + i / 4);
-            for (int32_t k = 0; k < 4; ++k) {
-                const int32_t sh = 6 - 2 * k;
-                const uint32_t xk = (xw << sh) & 0xC0C0C0C0u, wk = (ww << sh) & 0xC0C0C0C0u;
-                acc = smlad(xt16(xk, xs), sx16(wk), acc);
-                acc = smlad(xt16r(xk, xs), sx16r(wk), acc);
-            }
-        }
-        *sum = acc >> 12;
-        return i;
-    }
-    if (xbits == 8 && wbits == 4) { /* eight elements; 8-bit lanes repacked to the weights' (0,4) (2,6) (1,5) (3,7) */
-        for (; i + 8 <= n; i += 8) {
-            const uint32_t x0 = rd32(x + i), x1 = rd32(x + i + 4), ww = rd32(w + i / 2);
-            const uint32_t a = xt16(x0, xs), ar = xt16r(x0, xs), b = xt16(x1, xs), br = xt16r(x1, xs);
-            const uint32_t wl = (ww << 4) & 0xF0F0F0F0u, wh = ww & 0xF0F0F0F0u;
-            acc = smlad(pk_bt(a, b), sx16(wl), acc);
-            acc = smlad(pk_tb(b, a), sx16r(wl), acc);
-            acc = smlad(pk_bt(ar, br), sx16(wh), acc);
-            acc = smlad(pk_tb(br, ar), sx16r(wh), acc);
-        }
-        *sum = acc >> 4;
-        return i;
-    }
-    if (xbits == 8 && wbits == 2) { /* sixteen elements; lanes (k, k+8) and (k+4, k+12) */
-        for (; i + 16 <= n; i += 16) {
-            const uint32_t ww = rd32(w + i / 4);
-            uint32_t e[4], o[4]; /* words j: lanes (4j, 4j+2) and (4j+1, 4j+3) */
-            for (int32_t j = 0; j < 4; ++j) {
-                const uint32_t xw = rd32(x + i + 4 * j);
-                e[j] = xt16(xw, xs);
-                o[j] = xt16r(xw, xs);
-            }
-            /* element k (k < 4) and k+8: lane k/2... of words 0 and 2; k+4, k+12: words 1 and 3 */
-            const uint32_t lo02 = pk_bt(e[0], e[2]), hi02 = pk_tb(e[2], e[0]), lo13 = pk_bt(e[1], e[3]), hi13 = pk_tb(e[3], e[1]);
-            const uint32_t olo02 = pk_bt(o[0], o[2]), ohi02 = pk_tb(o[2], o[0]), olo13 = pk_bt(o[1], o[3]), ohi13 = pk_tb(o[3], o[1]);
-            const uint32_t xk[4][2] = {{lo02, lo13}, {olo02, olo13}, {hi02, hi13}, {ohi02, ohi13}};
-            for (int32_t k = 0; k < 4; ++k) {
-                const uint32_t wk = (ww << (6 - 2 * k)) & 0xC0C0C0C0u;
-                acc = smlad(xk[k][0], sx16(wk), acc);
-                acc = smlad(xk[k][1], sx16r(wk), acc);
-            }
-        }
-        *sum = acc >> 6;
-        return i;
-    }
-    *sum = 0;
-    return 0;
+/* Σ x·w over n elements of two runs that start on a byte, lanes packed for SMLAD (two MACs
+ * per instruction), each word unpacked once. Sub-byte elements are moved to the top of their
+ * byte (scaled by 16 or 64), so one sign- or zero-extension makes a lane; the scale is shifted
+ * out exactly at the end. The tail after the last whole block goes one element at a time.
+ * n ≤ 16384 keeps the scaled lane sums inside int32 (dot() splits longer runs). */
+typedef int32_t (*nnk_dot_fn)(const uint8_t *x, int32_t xs, int32_t xbits, const uint8_t *w, int32_t wbits, int32_t n);
+
+static inline int32_t dot_tail(const uint8_t *x, int32_t xs, int32_t xbits, const uint8_t *w, int32_t wbits, int32_t i, int32_t n) {
+    int32_t acc = 0;
+    if (i >= n) return 0;
+    for (; i < n; ++i) acc += nnk_get(x, i, xbits, xs) * nnk_get(w, i, wbits, 1);
+    return acc;
 }
 
-/* Σ x[i]·w[i] over n elements of two packed runs starting at element offsets xo and wo.
- * Byte-aligned runs go through dot_blocks; the remainder (and unaligned or mixed-width runs
- * dot_blocks does not cover) one element at a time. */
-static int32_t dot(const uint8_t *x, int32_t xo, int32_t xbits, int32_t xsigned,
-                   const uint8_t *w, int32_t wo, int32_t wbits, int32_t n) {
-    int32_t acc = 0, i = 0;
-    if ((xo * xbits) % 8 == 0 && (wo * wbits) % 8 == 0) {
-        /* Chunks of 16384 elements keep the scaled lane sums far inside int32. */
-        for (int32_t done = 1; done > 0 && i < n;) {
-            int32_t part = 0;
-            const int32_t len = n - i < 16384 ? n - i : 16384;
-            done = dot_blocks(x + ((xo + i) * xbits) / 8, xbits, xsigned, w + ((wo + i) * wbits) / 8, wbits, len, &part);
-            acc += part;
-            i += done;
-            if (done < len) break;
+static int32_t dot_8x8(const uint8_t *x, int32_t xs, int32_t xbits, const uint8_t *w, int32_t wbits, int32_t n) {
+    int32_t acc = 0, i = 0; /* lanes (0,2) and (1,3) of four elements */
+    if (xs) {
+        for (; i + 4 <= n; i += 4) {
+            const uint32_t xw = rd32(x + i), ww = rd32(w + i);
+            acc = smlad(sx16(xw), sx16(ww), acc);
+            acc = smlad(sx16r(xw), sx16r(ww), acc);
+        }
+    } else {
+        for (; i + 4 <= n; i += 4) {
+            const uint32_t xw = rd32(x + i), ww = rd32(w + i);
+            acc = smlad(ux16(xw), sx16(ww), acc);
+            acc = smlad(ux16r(xw), sx16r(ww), acc);
         }
     }
-    for (; i < n; ++i) acc += nnk_get(x, xo + i, xbits, xsigned) * nnk_get(w, wo + i, wbits, 1);
+    return acc + dot_tail(x, xs, xbits, w, wbits, i, n);
+}
+
+static inline __attribute__((always_inline)) int32_t dot_4x4_body(const uint8_t *x, const int32_t xs, int32_t xbits, const uint8_t *w, int32_t wbits, int32_t n) {
+    int32_t acc = 0, i = 0; /* eight elements: lanes (0,4) (2,6) (1,5) (3,7), ×16 each */
+    for (; i + 8 <= n; i += 8) {
+        const uint32_t xw = rd32(x + i / 2), ww = rd32(w + i / 2);
+        const uint32_t xl = (xw << 4) & 0xF0F0F0F0u, xh = xw & 0xF0F0F0F0u;
+        const uint32_t wl = (ww << 4) & 0xF0F0F0F0u, wh = ww & 0xF0F0F0F0u;
+        acc = smlad(xt16(xl, xs), sx16(wl), acc);
+        acc = smlad(xt16r(xl, xs), sx16r(wl), acc);
+        acc = smlad(xt16(xh, xs), sx16(wh), acc);
+        acc = smlad(xt16r(xh, xs), sx16r(wh), acc);
+    }
+    return (acc >> 8) + dot_tail(x, xs, xbits, w, wbits, i, n);
+}
+/* The signedness is a constant inside each copy, so the loop carries no branch. */
+static int32_t dot_4x4(const uint8_t *x, int32_t xs, int32_t xbits, const uint8_t *w, int32_t wbits, int32_t n) {
+    return xs ? dot_4x4_body(x, 1, xbits, w, wbits, n) : dot_4x4_body(x, 0, xbits, w, wbits, n);
+}
+
+static inline __attribute__((always_inline)) int32_t dot_2x2_body(const uint8_t *x, const int32_t xs, int32_t xbits, const uint8_t *w, int32_t wbits, int32_t n) {
+    int32_t acc = 0, i = 0; /* sixteen elements: lanes (k, k+8) and (k+4, k+12), ×64 each */
+    for (; i + 16 <= n; i += 16) {
+        const uint32_t xw = rd32(x + i / 4), ww = rd32(w + i / 4);
+        for (int32_t k = 0; k < 4; ++k) {
+            const int32_t sh = 6 - 2 * k;
+            const uint32_t xk = (xw << sh) & 0xC0C0C0C0u, wk = (ww << sh) & 0xC0C0C0C0u;
+            acc = smlad(xt16(xk, xs), sx16(wk), acc);
+            acc = smlad(xt16r(xk, xs), sx16r(wk), acc);
+        }
+    }
+    return (acc >> 12) + dot_tail(x, xs, xbits, w, wbits, i, n);
+}
+static int32_t dot_2x2(const uint8_t *x, int32_t xs, int32_t xbits, const uint8_t *w, int32_t wbits, int32_t n) {
+    return xs ? dot_2x2_body(x, 1, xbits, w, wbits, n) : dot_2x2_body(x, 0, xbits, w, wbits, n);
+}
+
+static inline __attribute__((always_inline)) int32_t dot_8x4_body(const uint8_t *x, const int32_t xs, int32_t xbits, const uint8_t *w, int32_t wbits, int32_t n) {
+    int32_t acc = 0, i = 0; /* eight elements; 8-bit lanes repacked to the weights' (0,4) (2,6) (1,5) (3,7) */
+    for (; i + 8 <= n; i += 8) {
+        const uint32_t x0 = rd32(x + i), x1 = rd32(x + i + 4), ww = rd32(w + i / 2);
+        const uint32_t a = xt16(x0, xs), ar = xt16r(x0, xs), b = xt16(x1, xs), br = xt16r(x1, xs);
+        const uint32_t wl = (ww << 4) & 0xF0F0F0F0u, wh = ww & 0xF0F0F0F0u;
+        acc = smlad(pk_bt(a, b), sx16(wl), acc);
+        acc = smlad(pk_tb(b, a), sx16r(wl), acc);
+        acc = smlad(pk_bt(ar, br), sx16(wh), acc);
+        acc = smlad(pk_tb(br, ar), sx16r(wh), acc);
+    }
+    return (acc >> 4) + dot_tail(x, xs, xbits, w, wbits, i, n);
+}
+static int32_t dot_8x4(const uint8_t *x, int32_t xs, int32_t xbits, const uint8_t *w, int32_t wbits, int32_t n) {
+    return xs ? dot_8x4_body(x, 1, xbits, w, wbits, n) : dot_8x4_body(x, 0, xbits, w, wbits, n);
+}
+
+static inline __attribute__((always_inline)) int32_t dot_8x2_body(const uint8_t *x, const int32_t xs, int32_t xbits, const uint8_t *w, int32_t wbits, int32_t n) {
+    int32_t acc = 0, i = 0; /* sixteen elements; lanes (k, k+8) and (k+4, k+12) */
+    for (; i + 16 <= n; i += 16) {
+        const uint32_t ww = rd32(w + i / 4);
+        uint32_t e[4], o[4]; /* word j: lanes (4j, 4j+2) and (4j+1, 4j+3) */
+        for (int32_t j = 0; j < 4; ++j) {
+            const uint32_t xw = rd32(x + i + 4 * j);
+            e[j] = xt16(xw, xs);
+            o[j] = xt16r(xw, xs);
+        }
+        /* k = 0..3 pairs element k with k+8 (words 0 and 2) and k+4 with k+12 (words 1 and 3) */
+        const uint32_t xk[4][2] = {{pk_bt(e[0], e[2]), pk_bt(e[1], e[3])}, {pk_bt(o[0], o[2]), pk_bt(o[1], o[3])},
+                                   {pk_tb(e[2], e[0]), pk_tb(e[3], e[1])}, {pk_tb(o[2], o[0]), pk_tb(o[3], o[1])}};
+        for (int32_t k = 0; k < 4; ++k) {
+            const uint32_t wk = (ww << (6 - 2 * k)) & 0xC0C0C0C0u;
+            acc = smlad(xk[k][0], sx16(wk), acc);
+            acc = smlad(xk[k][1], sx16r(wk), acc);
+        }
+    }
+    return (acc >> 6) + dot_tail(x, xs, xbits, w, wbits, i, n);
+}
+static int32_t dot_8x2(const uint8_t *x, int32_t xs, int32_t xbits, const uint8_t *w, int32_t wbits, int32_t n) {
+    return xs ? dot_8x2_body(x, 1, xbits, w, wbits, n) : dot_8x2_body(x, 0, xbits, w, wbits, n);
+}
+
+static int32_t dot_any(const uint8_t *x, int32_t xs, int32_t xbits, const uint8_t *w, int32_t wbits, int32_t n) {
+    return dot_tail(x, xs, xbits, w, wbits, 0, n);
+}
+
+/* The dot product for byte-aligned runs of these widths. */
+static nnk_dot_fn pick_dot(int32_t xbits, int32_t wbits) {
+    if (xbits == 8 && wbits == 8) return dot_8x8;
+    if (xbits == 4 && wbits == 4) return dot_4x4;
+    if (xbits == 2 && wbits == 2) return dot_2x2;
+    if (xbits == 8 && wbits == 4) return dot_8x4;
+    if (xbits == 8 && wbits == 2) return dot_8x2;
+    return dot_any;
+}
+
+/* Σ x[i]·w[i] over n elements of two packed runs starting at element offsets xo and wo. */
+static int32_t dot(const uint8_t *x, int32_t xo, int32_t xbits, int32_t xsigned,
+                   const uint8_t *w, int32_t wo, int32_t wbits, int32_t n) {
+    if ((xo * xbits) % 8 != 0 || (wo * wbits) % 8 != 0) {
+        int32_t acc = 0;
+        for (int32_t i = 0; i < n; ++i) acc += nnk_get(x, xo + i, xbits, xsigned) * nnk_get(w, wo + i, wbits, 1);
+        return acc;
+    }
+    const nnk_dot_fn fn = pick_dot(xbits, wbits);
+    int32_t acc = 0;
+    for (int32_t i = 0; i < n; i += 16384) {
+        const int32_t len = n - i < 16384 ? n - i : 16384;
+        acc += fn(x + ((xo + i) * xbits) / 8, xsigned, xbits, w + ((wo + i) * wbits) / 8, wbits, len);
+    }
     return acc;
 }
 
@@ -155,117 +215,293 @@ static int32_t weight_sum(const uint8_t *w, int32_t wo, int32_t wbits, int32_t n
     return s;
 }
 
+/* Two output channels of 8-bit weights over the same 8-bit input run: each input word is
+ * loaded and unpacked once for both. */
+static inline __attribute__((always_inline)) void dot2_8x8_body(const uint8_t *x, const int32_t xs, const uint8_t *w0, const uint8_t *w1, int32_t n,
+                                 int32_t *acc0, int32_t *acc1) {
+    int32_t a0 = 0, a1 = 0, i = 0;
+    for (; i + 8 <= n; i += 8) { /* two words per iteration: less loop overhead per MAC */
+        const uint32_t xw = rd32(x + i), u = rd32(w0 + i), v = rd32(w1 + i);
+        const uint32_t xw2 = rd32(x + i + 4), u2 = rd32(w0 + i + 4), v2 = rd32(w1 + i + 4);
+        const uint32_t xl = xt16(xw, xs), xh = xt16r(xw, xs), xl2 = xt16(xw2, xs), xh2 = xt16r(xw2, xs);
+        a0 = smlad(xl, sx16(u), a0);
+        a1 = smlad(xl, sx16(v), a1);
+        a0 = smlad(xh, sx16r(u), a0);
+        a1 = smlad(xh, sx16r(v), a1);
+        a0 = smlad(xl2, sx16(u2), a0);
+        a1 = smlad(xl2, sx16(v2), a1);
+        a0 = smlad(xh2, sx16r(u2), a0);
+        a1 = smlad(xh2, sx16r(v2), a1);
+    }
+    *acc0 += a0 + dot_tail(x, xs, 8, w0, 8, i, n);
+    *acc1 += a1 + dot_tail(x, xs, 8, w1, 8, i, n);
+}
+
+/* Two output channels of 8-bit weights over the same 8-bit input run: each input word is
+ * loaded and unpacked once for both. */
+static void dot2_8x8(const uint8_t *x, int32_t xs, const uint8_t *w0, const uint8_t *w1, int32_t n, int32_t *acc0, int32_t *acc1) {
+    if (xs) dot2_8x8_body(x, 1, w0, w1, n, acc0, acc1);
+    else dot2_8x8_body(x, 0, w0, w1, n, acc0, acc1);
+}
+
 static void conv_standard(const nnk_conv_params *p, const uint8_t *in, const uint8_t *w, const int32_t *bias,
                           const int32_t *mult, const int32_t *shift, uint8_t *out) {
-    const nnk_window *g = &p->g;
-    const int32_t cin_g = g->in_c / p->groups, cout_g = g->out_c / p->groups;
-    const int32_t in_run = nnk_run_bytes(g->in_c, p->in_bits);
-    const int32_t out_run = nnk_run_bytes(g->out_c, p->out_bits);
-    const int32_t taps = g->k_h * g->k_w * cin_g;
-    const int32_t w_run = nnk_run_bytes(taps, p->w_bits);
+    /* Locals, so stores to the output cannot force the parameters to be reloaded. */
+    const nnk_window g = p->g;
+    const int32_t in_bits = p->in_bits, in_signed = p->in_signed, w_bits = p->w_bits, out_bits = p->out_bits;
+    const int32_t lo = p->lo, hi = p->hi, pad_value = p->pad_value;
+    const int32_t cin_g = g.in_c / p->groups, cout_g = g.out_c / p->groups;
+    const int32_t in_run = nnk_run_bytes(g.in_c, in_bits);
+    const int32_t out_run = nnk_run_bytes(g.out_c, out_bits);
+    const int32_t taps = g.k_h * g.k_w * cin_g;
+    const int32_t w_run = nnk_run_bytes(taps, w_bits);
     /* One image row of a window is one run of k_w·C elements when pixels are not padded to a
-     * byte and the kernel is dense along x: a single dot covers it. */
-    const int32_t row_dot = p->groups == 1 && g->dil_w == 1 && in_run * 8 == g->in_c * p->in_bits;
-    for (int32_t oy = 0; oy < g->out_h; ++oy) {
-        for (int32_t ox = 0; ox < g->out_w; ++ox) {
-            uint8_t *o = out + (oy * g->out_w + ox) * out_run;
-            zero(o, out_run);
-            const int32_t ix0 = ox * g->stride_w - g->pad_left;
-            const int32_t kx_lo = ix0 < 0 ? -ix0 : 0, kx_hi = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
-            for (int32_t co = 0; co < g->out_c; ++co) {
-                const int32_t gr = co / cout_g;
+     * byte and the kernel is dense along x: a single dot covers it. Rows of byte-aligned
+     * elements go straight to the block kernel; two 8-bit channels at a time share the input. */
+    const int32_t row_dot = p->groups == 1 && g.dil_w == 1 && in_run * 8 == g.in_c * in_bits;
+    const int32_t row_elems = g.k_w * cin_g;
+    const int32_t direct = row_dot && (cin_g * w_bits) % 8 == 0 && row_elems <= 16384;
+    const nnk_dot_fn fn = pick_dot(in_bits, w_bits);
+    const int32_t pairs = direct && in_bits == 8 && w_bits == 8 && out_bits == 8;
+    if (direct && g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 && g.pad_left == 0) {
+        /* Pointwise: one dot per output channel over the pixel's run. */
+        for (int32_t oy = 0; oy < g.out_h; ++oy) {
+            for (int32_t ox = 0; ox < g.out_w; ++ox) {
+                const uint8_t *x = in + (oy * g.stride_h * g.in_w + ox * g.stride_w) * in_run;
+                uint8_t *o = out + (oy * g.out_w + ox) * out_run;
+                if (out_bits != 8) zero(o, out_run); /* 8-bit: every byte is stored below */
+                int32_t co = 0;
+                if (pairs) {
+                    for (; co + 1 < g.out_c; co += 2) {
+                        int32_t a0 = bias[co], a1 = bias[co + 1];
+                        dot2_8x8(x, in_signed, w + co * w_run, w + (co + 1) * w_run, cin_g, &a0, &a1);
+                        o[co] = (uint8_t)nnk_requant(a0, mult[co], shift[co], lo, hi);
+                        o[co + 1] = (uint8_t)nnk_requant(a1, mult[co + 1], shift[co + 1], lo, hi);
+                    }
+                }
+                for (; co < g.out_c; ++co) {
+                    const int32_t acc = bias[co] + fn(x, in_signed, in_bits, w + co * w_run, w_bits, cin_g);
+                    store(o, co, out_bits, nnk_requant(acc, mult[co], shift[co], lo, hi));
+                }
+            }
+        }
+        return;
+    }
+    for (int32_t oy = 0; oy < g.out_h; ++oy) {
+        for (int32_t ox = 0; ox < g.out_w; ++ox) {
+            uint8_t *o = out + (oy * g.out_w + ox) * out_run;
+            if (out_bits != 8) zero(o, out_run); /* 8-bit: every byte is stored below */
+            const int32_t ix0 = ox * g.stride_w - g.pad_left;
+            const int32_t kx_lo = ix0 < 0 ? -ix0 : 0, kx_hi = g.in_w - ix0 < g.k_w ? g.in_w - ix0 : g.k_w;
+            for (int32_t co = 0; co < g.out_c; ++co) {
+                const int32_t two = pairs && co + 1 < g.out_c;
                 const uint8_t *wr = w + co * w_run;
-                int32_t acc = bias[co];
-                for (int32_t ky = 0; ky < g->k_h; ++ky) {
-                    const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
-                    const int32_t wrow = ky * g->k_w * cin_g;
-                    if (iy < 0 || iy >= g->in_h) {
-                        if (p->pad_value) acc += p->pad_value * weight_sum(wr, wrow, p->w_bits, g->k_w * cin_g);
+                int32_t acc = bias[co], acc1 = two ? bias[co + 1] : 0;
+                for (int32_t ky = 0; ky < g.k_h; ++ky) {
+                    const int32_t iy = oy * g.stride_h - g.pad_top + ky * g.dil_h;
+                    const int32_t wrow = ky * row_elems;
+                    if (iy < 0 || iy >= g.in_h) {
+                        if (pad_value) {
+                            acc += pad_value * weight_sum(wr, wrow, w_bits, row_elems);
+                            if (two) acc1 += pad_value * weight_sum(wr + w_run, wrow, w_bits, row_elems);
+                        }
                         continue;
                     }
                     if (row_dot && kx_lo < kx_hi) {
-                        if (p->pad_value && kx_lo > 0) acc += p->pad_value * weight_sum(wr, wrow, p->w_bits, kx_lo * cin_g);
-                        if (p->pad_value && kx_hi < g->k_w) acc += p->pad_value * weight_sum(wr, wrow + kx_hi * cin_g, p->w_bits, (g->k_w - kx_hi) * cin_g);
-                        acc += dot(in + (iy * g->in_w + ix0 + kx_lo) * in_run, 0, p->in_bits, p->in_signed,
-                                   wr, wrow + kx_lo * cin_g, p->w_bits, (kx_hi - kx_lo) * cin_g);
+                        const int32_t head = kx_lo * cin_g, tail = kx_hi * cin_g;
+                        if (pad_value && kx_lo > 0) {
+                            acc += pad_value * weight_sum(wr, wrow, w_bits, head);
+                            if (two) acc1 += pad_value * weight_sum(wr + w_run, wrow, w_bits, head);
+                        }
+                        if (pad_value && kx_hi < g.k_w) {
+                            acc += pad_value * weight_sum(wr, wrow + tail, w_bits, row_elems - tail);
+                            if (two) acc1 += pad_value * weight_sum(wr + w_run, wrow + tail, w_bits, row_elems - tail);
+                        }
+                        const uint8_t *x = in + (iy * g.in_w + ix0 + kx_lo) * in_run;
+                        if (two) {
+                            dot2_8x8(x, in_signed, wr + wrow + head, wr + w_run + wrow + head, tail - head, &acc, &acc1);
+                        } else if (direct) {
+                            acc += fn(x, in_signed, in_bits, wr + ((wrow + head) * w_bits) / 8, w_bits, tail - head);
+                        } else {
+                            acc += dot(x, 0, in_bits, in_signed, wr, wrow + head, w_bits, tail - head);
+                        }
                         continue;
                     }
-                    for (int32_t kx = 0; kx < g->k_w; ++kx) {
-                        const int32_t ix = ix0 + kx * g->dil_w;
+                    const int32_t gr = co / cout_g;
+                    for (int32_t kx = 0; kx < g.k_w; ++kx) {
+                        const int32_t ix = ix0 + kx * g.dil_w;
                         const int32_t wo = wrow + kx * cin_g;
-                        if (ix < 0 || ix >= g->in_w) {
-                            if (p->pad_value) acc += p->pad_value * weight_sum(wr, wo, p->w_bits, cin_g);
+                        if (ix < 0 || ix >= g.in_w) {
+                            if (pad_value) acc += pad_value * weight_sum(wr, wo, w_bits, cin_g);
                             continue;
                         }
-                        const uint8_t *x = in + (iy * g->in_w + ix) * in_run;
-                        acc += dot(x, gr * cin_g, p->in_bits, p->in_signed, wr, wo, p->w_bits, cin_g);
+                        acc += dot(in + (iy * g.in_w + ix) * in_run, gr * cin_g, in_bits, in_signed, wr, wo, w_bits, cin_g);
                     }
                 }
-                nnk_put(o, co, p->out_bits, nnk_requant(acc, mult[co], shift[co], p->lo, p->hi));
+                store(o, co, out_bits, nnk_requant(acc, mult[co], shift[co], lo, hi));
+                if (two) {
+                    store(o, co + 1, out_bits, nnk_requant(acc1, mult[co + 1], shift[co + 1], lo, hi));
+                    ++co;
+                }
             }
+        }
+    }
+}
+
+/* Depthwise, channel-innermost: for each output pixel the taps inside the input are listed
+ * once, then channels go in groups whose accumulators stay in registers across the taps:
+ * four 8-bit or eight 4-bit channels per word (SMLABB/SMLATT on unpacked lanes), four 2-bit
+ * channels per byte. Leftover channels and mixed widths take the element-wise path. */
+#define NNK_MAX_TAPS 64
+
+static inline __attribute__((always_inline)) void dw_group8(const uint8_t *const *xs, const uint8_t *const *ws, int32_t inside,
+                                                            const uint8_t *const *wout, int32_t outside, int32_t pad_value,
+                                                            int32_t ch, const int32_t sgn, int32_t acc[4]) {
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    for (int32_t t = 0; t < inside; ++t) {
+        const uint32_t xw = rd32(xs[t] + ch), ww = rd32(ws[t] + ch);
+        const uint32_t xl = xt16(xw, sgn), xh = xt16r(xw, sgn), wl = sx16(ww), wh = sx16r(ww);
+        a0 = smlabb(xl, wl, a0);
+        a2 = smlatt(xl, wl, a2);
+        a1 = smlabb(xh, wh, a1);
+        a3 = smlatt(xh, wh, a3);
+    }
+    if (pad_value) {
+        for (int32_t t = 0; t < outside; ++t) {
+            const int8_t *wv = (const int8_t *)(wout[t] + ch);
+            a0 += pad_value * wv[0];
+            a1 += pad_value * wv[1];
+            a2 += pad_value * wv[2];
+            a3 += pad_value * wv[3];
+        }
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* Eight 4-bit channels per word: nibbles moved to the top of their byte (×16) make lanes
+ * (0,4) (2,6) (1,5) (3,7) of input and weights alike; the ×256 is shifted out at the end. */
+static inline __attribute__((always_inline)) void dw_group4x8(const uint8_t *const *xs, const uint8_t *const *ws, int32_t inside,
+                                                              const uint8_t *const *wout, int32_t outside, int32_t pad_value,
+                                                              int32_t byte, const int32_t sgn, int32_t acc[8]) {
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    for (int32_t t = 0; t < inside; ++t) {
+        const uint32_t xw = rd32(xs[t] + byte), ww = rd32(ws[t] + byte);
+        const uint32_t xl = (xw << 4) & 0xF0F0F0F0u, xh = xw & 0xF0F0F0F0u;
+        const uint32_t wl = (ww << 4) & 0xF0F0F0F0u, wh = ww & 0xF0F0F0F0u;
+        const uint32_t x04 = xt16(xl, sgn), x26 = xt16r(xl, sgn), x15 = xt16(xh, sgn), x37 = xt16r(xh, sgn);
+        const uint32_t w04 = sx16(wl), w26 = sx16r(wl), w15 = sx16(wh), w37 = sx16r(wh);
+        a0 = smlabb(x04, w04, a0);
+        a4 = smlatt(x04, w04, a4);
+        a2 = smlabb(x26, w26, a2);
+        a6 = smlatt(x26, w26, a6);
+        a1 = smlabb(x15, w15, a1);
+        a5 = smlatt(x15, w15, a5);
+        a3 = smlabb(x37, w37, a3);
+        a7 = smlatt(x37, w37, a7);
+    }
+    acc[0] += a0 >> 8, acc[1] += a1 >> 8, acc[2] += a2 >> 8, acc[3] += a3 >> 8;
+    acc[4] += a4 >> 8, acc[5] += a5 >> 8, acc[6] += a6 >> 8, acc[7] += a7 >> 8;
+    if (pad_value) {
+        for (int32_t t = 0; t < outside; ++t)
+            for (int32_t k = 0; k < 8; ++k) acc[k] += pad_value * nnk_get(wout[t] + byte, k, 4, 1);
+    }
+}
+
+/* The four channels of one byte of 2-bit input and weights. */
+static inline __attribute__((always_inline)) void dw_group_byte(const uint8_t *const *xs, const uint8_t *const *ws, int32_t inside,
+                                                                const uint8_t *const *wout, int32_t outside, int32_t pad_value,
+                                                                int32_t byte, const int32_t bits, const int32_t sgn, int32_t acc[4]) {
+    const int32_t per = 8 / bits, mask = (1 << bits) - 1, half = 1 << (bits - 1);
+    for (int32_t t = 0; t < inside; ++t) {
+        const int32_t xb = xs[t][byte], wb = ws[t][byte];
+        for (int32_t k = 0; k < per; ++k) {
+            int32_t xv = (xb >> (k * bits)) & mask;
+            if (sgn) xv = (xv ^ half) - half;
+            const int32_t wv = (((wb >> (k * bits)) & mask) ^ half) - half;
+            acc[k] += xv * wv;
+        }
+    }
+    if (pad_value) {
+        for (int32_t t = 0; t < outside; ++t) {
+            const int32_t wb = wout[t][byte];
+            for (int32_t k = 0; k < per; ++k) acc[k] += pad_value * ((((wb >> (k * bits)) & mask) ^ half) - half);
         }
     }
 }
 
 static void conv_depthwise(const nnk_conv_params *p, const uint8_t *in, const uint8_t *w, const int32_t *bias,
                            const int32_t *mult, const int32_t *shift, uint8_t *out) {
-    const nnk_window *g = &p->g;
-    const int32_t c = g->out_c;
-    const int32_t in_run = nnk_run_bytes(c, p->in_bits), out_run = nnk_run_bytes(c, p->out_bits);
-    const int32_t w_run = nnk_run_bytes(c, p->w_bits);
-    const int32_t fast = p->in_bits == 8 && p->w_bits == 8;
-    for (int32_t oy = 0; oy < g->out_h; ++oy) {
-        for (int32_t ox = 0; ox < g->out_w; ++ox) {
-            uint8_t *o = out + (oy * g->out_w + ox) * out_run;
-            zero(o, out_run);
-            const int32_t iy0 = oy * g->stride_h - g->pad_top, ix0 = ox * g->stride_w - g->pad_left;
+    const nnk_window g = p->g;
+    const int32_t in_bits = p->in_bits, in_signed = p->in_signed, w_bits = p->w_bits, out_bits = p->out_bits;
+    const int32_t lo = p->lo, hi = p->hi, pad_value = p->pad_value;
+    const int32_t c = g.out_c;
+    const int32_t in_run = nnk_run_bytes(c, in_bits), out_run = nnk_run_bytes(c, out_bits);
+    const int32_t w_run = nnk_run_bytes(c, w_bits);
+    const int32_t listed = g.k_h * g.k_w <= NNK_MAX_TAPS;
+    const int32_t group = !listed ? 0 : (in_bits == 8 && w_bits == 8) ? 4 : (in_bits == 4 && w_bits == 4) ? 8 : (in_bits == 2 && w_bits == 2) ? 4 : 0;
+    for (int32_t oy = 0; oy < g.out_h; ++oy) {
+        for (int32_t ox = 0; ox < g.out_w; ++ox) {
+            uint8_t *o = out + (oy * g.out_w + ox) * out_run;
+            if (out_bits != 8) zero(o, out_run); /* 8-bit: every byte is stored below */
+            const int32_t iy0 = oy * g.stride_h - g.pad_top, ix0 = ox * g.stride_w - g.pad_left;
             /* Taps inside the input; the others read the pad value. */
-            int32_t inside = 0, outside_taps = 0;
-            const uint8_t *xs[64];
-            const uint8_t *ws[64];
-            const uint8_t *wout[64];
-            for (int32_t ky = 0; ky < g->k_h; ++ky) {
-                const int32_t iy = iy0 + ky * g->dil_h;
-                for (int32_t kx = 0; kx < g->k_w; ++kx) {
-                    const int32_t ix = ix0 + kx * g->dil_w;
-                    const uint8_t *wr = w + (ky * g->k_w + kx) * w_run;
-                    if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) {
-                        if (outside_taps < 64) wout[outside_taps] = wr;
-                        outside_taps++;
-                    } else if (inside < 64) {
-                        xs[inside] = in + (iy * g->in_w + ix) * in_run;
-                        ws[inside] = wr;
-                        inside++;
+            int32_t inside = 0, outside = 0;
+            const uint8_t *xs[NNK_MAX_TAPS], *ws[NNK_MAX_TAPS], *wout[NNK_MAX_TAPS];
+            for (int32_t ky = 0; listed && ky < g.k_h; ++ky) {
+                const int32_t iy = iy0 + ky * g.dil_h;
+                for (int32_t kx = 0; kx < g.k_w; ++kx) {
+                    const int32_t ix = ix0 + kx * g.dil_w;
+                    const uint8_t *wr = w + (ky * g.k_w + kx) * w_run;
+                    if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) {
+                        wout[outside++] = wr;
+                    } else {
+                        xs[inside] = in + (iy * g.in_w + ix) * in_run;
+                        ws[inside++] = wr;
                     }
                 }
             }
-            if (g->k_h * g->k_w > 64) { /* very large windows: the element-wise path */
-                inside = -1;
+            int32_t ch = 0;
+            if (group == 4 && in_bits == 8) {
+                for (; ch + 4 <= c; ch += 4) {
+                    int32_t acc[4] = {bias[ch], bias[ch + 1], bias[ch + 2], bias[ch + 3]};
+                    if (in_signed) dw_group8(xs, ws, inside, wout, outside, pad_value, ch, 1, acc);
+                    else dw_group8(xs, ws, inside, wout, outside, pad_value, ch, 0, acc);
+                    for (int32_t k = 0; k < 4; ++k) store(o, ch + k, out_bits, nnk_requant(acc[k], mult[ch + k], shift[ch + k], lo, hi));
+                }
+            } else if (group == 8) {
+                for (; ch + 8 <= c; ch += 8) {
+                    int32_t acc[8];
+                    for (int32_t k = 0; k < 8; ++k) acc[k] = bias[ch + k];
+                    if (in_signed) dw_group4x8(xs, ws, inside, wout, outside, pad_value, ch / 2, 1, acc);
+                    else dw_group4x8(xs, ws, inside, wout, outside, pad_value, ch / 2, 0, acc);
+                    for (int32_t k = 0; k < 8; ++k) store(o, ch + k, out_bits, nnk_requant(acc[k], mult[ch + k], shift[ch + k], lo, hi));
+                }
+            } else if (group == 4) {
+                for (; ch + 4 <= c; ch += 4) {
+                    int32_t acc[4] = {bias[ch], bias[ch + 1], bias[ch + 2], bias[ch + 3]};
+                    if (in_signed) dw_group_byte(xs, ws, inside, wout, outside, pad_value, ch / 4, 2, 1, acc);
+                    else dw_group_byte(xs, ws, inside, wout, outside, pad_value, ch / 4, 2, 0, acc);
+                    for (int32_t k = 0; k < 4; ++k) store(o, ch + k, out_bits, nnk_requant(acc[k], mult[ch + k], shift[ch + k], lo, hi));
+                }
             }
-            for (int32_t ch = 0; ch < c; ++ch) {
+            for (; ch < c; ++ch) {
                 int32_t acc = bias[ch];
-                if (inside >= 0) {
-                    if (fast && !p->in_signed) {
-                        for (int32_t t = 0; t < inside; ++t) acc += (int32_t)xs[t][ch] * (int32_t)(int8_t)ws[t][ch];
-                    } else if (fast) {
-                        for (int32_t t = 0; t < inside; ++t) acc += (int32_t)(int8_t)xs[t][ch] * (int32_t)(int8_t)ws[t][ch];
-                    } else {
-                        for (int32_t t = 0; t < inside; ++t) acc += nnk_get(xs[t], ch, p->in_bits, p->in_signed) * nnk_get(ws[t], ch, p->w_bits, 1);
-                    }
-                    if (p->pad_value)
-                        for (int32_t t = 0; t < outside_taps; ++t) acc += p->pad_value * nnk_get(wout[t], ch, p->w_bits, 1);
-                } else {
-                    for (int32_t ky = 0; ky < g->k_h; ++ky) {
-                        const int32_t iy = iy0 + ky * g->dil_h;
-                        for (int32_t kx = 0; kx < g->k_w; ++kx) {
-                            const int32_t ix = ix0 + kx * g->dil_w;
-                            const int32_t wv = nnk_get(w + (ky * g->k_w + kx) * w_run, ch, p->w_bits, 1);
-                            const int32_t in_range = iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w;
-                            acc += wv * (in_range ? nnk_get(in + (iy * g->in_w + ix) * in_run, ch, p->in_bits, p->in_signed) : p->pad_value);
+                if (listed) {
+                    for (int32_t t = 0; t < inside; ++t) acc += nnk_get(xs[t], ch, in_bits, in_signed) * nnk_get(ws[t], ch, w_bits, 1);
+                    if (pad_value)
+                        for (int32_t t = 0; t < outside; ++t) acc += pad_value * nnk_get(wout[t], ch, w_bits, 1);
+                } else { /* windows larger than NNK_MAX_TAPS */
+                    for (int32_t ky = 0; ky < g.k_h; ++ky) {
+                        const int32_t iy = iy0 + ky * g.dil_h;
+                        for (int32_t kx = 0; kx < g.k_w; ++kx) {
+                            const int32_t ix = ix0 + kx * g.dil_w;
+                            const int32_t wv = nnk_get(w + (ky * g.k_w + kx) * w_run, ch, w_bits, 1);
+                            const int32_t in_range = iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w;
+                            acc += wv * (in_range ? nnk_get(in + (iy * g.in_w + ix) * in_run, ch, in_bits, in_signed) : pad_value);
                         }
                     }
                 }
-                nnk_put(o, ch, p->out_bits, nnk_requant(acc, mult[ch], shift[ch], p->lo, p->hi));
+                store(o, ch, out_bits, nnk_requant(acc, mult[ch], shift[ch], lo, hi));
             }
         }
     }

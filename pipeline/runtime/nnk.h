@@ -46,6 +46,10 @@ static inline void nnk_put(uint8_t *run, int32_t i, int32_t bits, int32_t v) {
 
 static inline int32_t nnk_requant(int32_t acc, int32_t m, int32_t t, int32_t lo, int32_t hi) {
     int64_t p = (int64_t)acc * (int64_t)m + ((int64_t)1 << (t - 1));
+    if (t >= 32) { /* the usual case: the high word alone, shifted (the same floor) */
+        int32_t y = (int32_t)(p >> 32) >> (t - 32);
+        return y < lo ? lo : y > hi ? hi : y;
+    }
     int64_t y = p >> t;
     if (y < lo) y = lo;
     if (y > hi) y = hi;
