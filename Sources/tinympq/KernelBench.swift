@@ -20,15 +20,18 @@ enum KernelBench {
         // (name, h, w, cin, cout, k, depthwise)
         let shapes = [("pointwise", 28, 28, 64, 64, 1, false), ("depthwise", 28, 28, 64, 64, 3, true), ("conv3x3", 14, 14, 32, 32, 3, false)]
         for (name, h, w, cin, cout, k, dw) in shapes {
-            for bits in [8, 4, 2] {
-                let model = try layer(h: h, w: w, cin: cin, cout: cout, k: k, depthwise: dw, bits: bits)
+            // (activation bits, weight bits): uniform, and 8-bit activations with 4-bit weights
+            // (CMSIS-NN's s4 kernels are the peer there).
+            for (bits, wBits) in [(8, 8), (4, 4), (2, 2), (8, 4)] {
+                let key = bits == wBits ? "\(name)\(bits)" : "\(name)\(bits)w\(wBits)"
+                let model = try layer(h: h, w: w, cin: cin, cout: cout, k: k, depthwise: dw, bits: bits, wBits: wBits)
                 let macs = h * w * cout * k * k * (dw ? 1 : cin)
                 let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tinympq-kbench-\(UUID().uuidString)")
                 defer { try? FileManager.default.removeItem(at: dir) }
                 let names = [model.input] + model.layers.map(\.output)
                 let arena = ArenaPlan(buffers: names.map { (name: $0, size: model.tensors[$0]!.bytes, first: 0, last: 1) })
                 let x = Tensor(shape: [1, cin, h, w], data: (0..<cin * h * w).map { _ in Float.random(in: 0...1) })
-                let p = try CEmitter.emit(model: model, arena: arena, name: "\(name)_\(bits)", runtime: resources.directory.appendingPathComponent("runtime"), testInput: x)
+                let p = try CEmitter.emit(model: model, arena: arena, name: key, runtime: resources.directory.appendingPathComponent("runtime"), testInput: x)
                 for (path, d) in p.files {
                     try FileManager.default.createDirectory(at: dir.appendingPathComponent(path).deletingLastPathComponent(), withIntermediateDirectories: true)
                     try d.write(to: dir.appendingPathComponent(path))
@@ -36,16 +39,16 @@ enum KernelBench {
                 let plugin = try ProjectBuild.buildPlugin(source: resources.directory.appendingPathComponent("runtime/qemu/icount.c"), in: dir)
                 let r = try ProjectBuild.target(p, profile, flashBudget: p.parameterBytes, ramBudget: p.arenaBytes, in: dir, plugin: plugin) { _ in }
                 // The convolution layer alone (QEMU's per-layer count), without copying the input in and the output out.
-                guard r.bitExact, let n = r.layerInstructions?.first else { throw UsageError("\(name) at \(bits) bits did not run bit-exact") }
-                out["\(name)\(bits)InstructionsPerMAC"] = Double(n) / Double(macs)
+                guard r.bitExact, let n = r.layerInstructions?.first else { throw UsageError("\(key) did not run bit-exact") }
+                out["\(key)InstructionsPerMAC"] = Double(n) / Double(macs)
             }
         }
         return out
     }
 
-    /// One convolution with random codes at `bits` everywhere (unsigned input, signed output).
-    static func layer(h: Int, w: Int, cin: Int, cout: Int, k: Int, depthwise: Bool, bits: Int) throws -> QuantizedModel {
-        let wq = 1 << (bits - 1)
+    /// One convolution with random codes: `bits` input and output (unsigned in, signed out), `wBits` weights.
+    static func layer(h: Int, w: Int, cin: Int, cout: Int, k: Int, depthwise: Bool, bits: Int, wBits: Int) throws -> QuantizedModel {
+        let wq = 1 << (wBits - 1)
         let groups = depthwise ? cin : 1
         let taps = k * k * (cin / groups)
         let codes = (0..<cout * taps).map { _ in Int32(Int.random(in: -wq...(wq - 1))) }
@@ -53,15 +56,15 @@ enum KernelBench {
         if depthwise {
             var hwc = [Int32](repeating: 0, count: codes.count)
             for c in 0..<cout { for t in 0..<(k * k) { hwc[t * cout + c] = codes[c * k * k + t] } }
-            packed = pack(hwc, runs: k * k, runLength: cout, bits: bits)
+            packed = pack(hwc, runs: k * k, runLength: cout, bits: wBits)
         } else {
-            packed = pack(codes, runs: cout, runLength: taps, bits: bits)
+            packed = pack(codes, runs: cout, runLength: taps, bits: wBits)
         }
         let g = WindowGeometry(inH: h, inW: w, inC: cin, outH: h, outW: w, outC: cout, kH: k, kW: k, strideH: 1, strideW: 1, padTop: k / 2, padLeft: k / 2)
         // M = 2^30 / 2^40 ≈ 0.001: a shift of 32 or more, as in real models (7,037 of 7,050
         // channels of the trained MobileNetV2 fixture), with outputs mostly inside the range.
         let outQ = ActivationQuant(bits: bits, signed: true, scale: 0.1)
-        let conv = QConv(geometry: g, groups: groups, depthwise: depthwise, weightBits: bits, weights: packed, weightScales: [Double](repeating: 1, count: cout),
+        let conv = QConv(geometry: g, groups: groups, depthwise: depthwise, weightBits: wBits, weights: packed, weightScales: [Double](repeating: 1, count: cout),
                          bias: [Int32](repeating: 0, count: cout), multiplier: [Int32](repeating: 1 << 30, count: cout),
                          shift: [Int32](repeating: 40, count: cout), lo: Int32(outQ.qmin), hi: Int32(outQ.qmax), padValue: 0)
         return QuantizedModel(name: "k", input: "x", outputs: ["y"],

@@ -237,11 +237,98 @@ static inline __attribute__((always_inline)) void dot2_8x8_body(const uint8_t *x
     *acc1 += a1 + dot_tail(x, xs, 8, w1, 8, i, n);
 }
 
-/* Two output channels of 8-bit weights over the same 8-bit input run: each input word is
- * loaded and unpacked once for both. */
+/* Two output channels over the same input run: each input word is loaded and unpacked once
+ * for both (lanes as in the single-row kernels above). */
+typedef void (*nnk_dot2_fn)(const uint8_t *x, int32_t xs, const uint8_t *w0, const uint8_t *w1, int32_t n, int32_t *acc0, int32_t *acc1);
+
 static void dot2_8x8(const uint8_t *x, int32_t xs, const uint8_t *w0, const uint8_t *w1, int32_t n, int32_t *acc0, int32_t *acc1) {
     if (xs) dot2_8x8_body(x, 1, w0, w1, n, acc0, acc1);
     else dot2_8x8_body(x, 0, w0, w1, n, acc0, acc1);
+}
+
+static inline __attribute__((always_inline)) void dot2_4x4_body(const uint8_t *x, const int32_t xs, const uint8_t *w0, const uint8_t *w1, int32_t n,
+                                                                int32_t *acc0, int32_t *acc1) {
+    int32_t a0 = 0, a1 = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const uint32_t xw = rd32(x + i / 2), u = rd32(w0 + i / 2), v = rd32(w1 + i / 2);
+        const uint32_t xl = (xw << 4) & 0xF0F0F0F0u, xh = xw & 0xF0F0F0F0u;
+        const uint32_t x04 = xt16(xl, xs), x26 = xt16r(xl, xs), x15 = xt16(xh, xs), x37 = xt16r(xh, xs);
+        const uint32_t ul = (u << 4) & 0xF0F0F0F0u, uh = u & 0xF0F0F0F0u, vl = (v << 4) & 0xF0F0F0F0u, vh = v & 0xF0F0F0F0u;
+        a0 = smlad(x04, sx16(ul), a0);
+        a1 = smlad(x04, sx16(vl), a1);
+        a0 = smlad(x26, sx16r(ul), a0);
+        a1 = smlad(x26, sx16r(vl), a1);
+        a0 = smlad(x15, sx16(uh), a0);
+        a1 = smlad(x15, sx16(vh), a1);
+        a0 = smlad(x37, sx16r(uh), a0);
+        a1 = smlad(x37, sx16r(vh), a1);
+    }
+    *acc0 += (a0 >> 8) + dot_tail(x, xs, 4, w0, 4, i, n);
+    *acc1 += (a1 >> 8) + dot_tail(x, xs, 4, w1, 4, i, n);
+}
+
+static void dot2_4x4(const uint8_t *x, int32_t xs, const uint8_t *w0, const uint8_t *w1, int32_t n, int32_t *acc0, int32_t *acc1) {
+    if (xs) dot2_4x4_body(x, 1, w0, w1, n, acc0, acc1);
+    else dot2_4x4_body(x, 0, w0, w1, n, acc0, acc1);
+}
+
+static inline __attribute__((always_inline)) void dot2_2x2_body(const uint8_t *x, const int32_t xs, const uint8_t *w0, const uint8_t *w1, int32_t n,
+                                                                int32_t *acc0, int32_t *acc1) {
+    int32_t a0 = 0, a1 = 0, i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const uint32_t xw = rd32(x + i / 4), u = rd32(w0 + i / 4), v = rd32(w1 + i / 4);
+        for (int32_t k = 0; k < 4; ++k) {
+            const int32_t sh = 6 - 2 * k;
+            const uint32_t xk = (xw << sh) & 0xC0C0C0C0u, uk = (u << sh) & 0xC0C0C0C0u, vk = (v << sh) & 0xC0C0C0C0u;
+            const uint32_t xa = xt16(xk, xs), xb = xt16r(xk, xs);
+            a0 = smlad(xa, sx16(uk), a0);
+            a1 = smlad(xa, sx16(vk), a1);
+            a0 = smlad(xb, sx16r(uk), a0);
+            a1 = smlad(xb, sx16r(vk), a1);
+        }
+    }
+    *acc0 += (a0 >> 12) + dot_tail(x, xs, 2, w0, 2, i, n);
+    *acc1 += (a1 >> 12) + dot_tail(x, xs, 2, w1, 2, i, n);
+}
+
+static void dot2_2x2(const uint8_t *x, int32_t xs, const uint8_t *w0, const uint8_t *w1, int32_t n, int32_t *acc0, int32_t *acc1) {
+    if (xs) dot2_2x2_body(x, 1, w0, w1, n, acc0, acc1);
+    else dot2_2x2_body(x, 0, w0, w1, n, acc0, acc1);
+}
+
+static inline __attribute__((always_inline)) void dot2_8x4_body(const uint8_t *x, const int32_t xs, const uint8_t *w0, const uint8_t *w1, int32_t n,
+                                                                int32_t *acc0, int32_t *acc1) {
+    int32_t a0 = 0, a1 = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const uint32_t x0 = rd32(x + i), x1 = rd32(x + i + 4), u = rd32(w0 + i / 2), v = rd32(w1 + i / 2);
+        const uint32_t a = xt16(x0, xs), ar = xt16r(x0, xs), b = xt16(x1, xs), br = xt16r(x1, xs);
+        const uint32_t x04 = pk_bt(a, b), x26 = pk_tb(b, a), x15 = pk_bt(ar, br), x37 = pk_tb(br, ar);
+        const uint32_t ul = (u << 4) & 0xF0F0F0F0u, uh = u & 0xF0F0F0F0u, vl = (v << 4) & 0xF0F0F0F0u, vh = v & 0xF0F0F0F0u;
+        a0 = smlad(x04, sx16(ul), a0);
+        a1 = smlad(x04, sx16(vl), a1);
+        a0 = smlad(x26, sx16r(ul), a0);
+        a1 = smlad(x26, sx16r(vl), a1);
+        a0 = smlad(x15, sx16(uh), a0);
+        a1 = smlad(x15, sx16(vh), a1);
+        a0 = smlad(x37, sx16r(uh), a0);
+        a1 = smlad(x37, sx16r(vh), a1);
+    }
+    *acc0 += (a0 >> 4) + dot_tail(x, xs, 8, w0, 4, i, n);
+    *acc1 += (a1 >> 4) + dot_tail(x, xs, 8, w1, 4, i, n);
+}
+
+static void dot2_8x4(const uint8_t *x, int32_t xs, const uint8_t *w0, const uint8_t *w1, int32_t n, int32_t *acc0, int32_t *acc1) {
+    if (xs) dot2_8x4_body(x, 1, w0, w1, n, acc0, acc1);
+    else dot2_8x4_body(x, 0, w0, w1, n, acc0, acc1);
+}
+
+/* The two-channel kernel for these widths, or none. */
+static nnk_dot2_fn pick_dot2(int32_t xbits, int32_t wbits) {
+    if (xbits == 8 && wbits == 8) return dot2_8x8;
+    if (xbits == 4 && wbits == 4) return dot2_4x4;
+    if (xbits == 2 && wbits == 2) return dot2_2x2;
+    if (xbits == 8 && wbits == 4) return dot2_8x4;
+    return 0;
 }
 
 static void conv_standard(const nnk_conv_params *p, const uint8_t *in, const uint8_t *w, const int32_t *bias,
@@ -262,7 +349,8 @@ static void conv_standard(const nnk_conv_params *p, const uint8_t *in, const uin
     const int32_t row_elems = g.k_w * cin_g;
     const int32_t direct = row_dot && (cin_g * w_bits) % 8 == 0 && row_elems <= 16384;
     const nnk_dot_fn fn = pick_dot(in_bits, w_bits);
-    const int32_t pairs = direct && in_bits == 8 && w_bits == 8 && out_bits == 8;
+    const nnk_dot2_fn fn2 = direct ? pick_dot2(in_bits, w_bits) : 0;
+    const int32_t pairs = fn2 != 0;
     if (direct && g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 && g.pad_left == 0) {
         /* Pointwise: one dot per output channel over the pixel's run. */
         for (int32_t oy = 0; oy < g.out_h; ++oy) {
@@ -274,9 +362,9 @@ static void conv_standard(const nnk_conv_params *p, const uint8_t *in, const uin
                 if (pairs) {
                     for (; co + 1 < g.out_c; co += 2) {
                         int32_t a0 = bias[co], a1 = bias[co + 1];
-                        dot2_8x8(x, in_signed, w + co * w_run, w + (co + 1) * w_run, cin_g, &a0, &a1);
-                        o[co] = (uint8_t)nnk_requant(a0, mult[co], shift[co], lo, hi);
-                        o[co + 1] = (uint8_t)nnk_requant(a1, mult[co + 1], shift[co + 1], lo, hi);
+                        fn2(x, in_signed, w + co * w_run, w + (co + 1) * w_run, cin_g, &a0, &a1);
+                        store(o, co, out_bits, nnk_requant(a0, mult[co], shift[co], lo, hi));
+                        store(o, co + 1, out_bits, nnk_requant(a1, mult[co + 1], shift[co + 1], lo, hi));
                     }
                 }
                 for (; co < g.out_c; ++co) {
@@ -300,14 +388,14 @@ static void conv_standard(const nnk_conv_params *p, const uint8_t *in, const uin
                 for (int32_t ky = 0; ky < g.k_h; ++ky) {
                     const int32_t iy = oy * g.stride_h - g.pad_top + ky * g.dil_h;
                     const int32_t wrow = ky * row_elems;
-                    if (iy < 0 || iy >= g.in_h) {
+                    if (iy < 0 || iy >= g.in_h || (row_dot && kx_lo >= kx_hi)) { /* the whole row reads padding */
                         if (pad_value) {
                             acc += pad_value * weight_sum(wr, wrow, w_bits, row_elems);
                             if (two) acc1 += pad_value * weight_sum(wr + w_run, wrow, w_bits, row_elems);
                         }
                         continue;
                     }
-                    if (row_dot && kx_lo < kx_hi) {
+                    if (row_dot) {
                         const int32_t head = kx_lo * cin_g, tail = kx_hi * cin_g;
                         if (pad_value && kx_lo > 0) {
                             acc += pad_value * weight_sum(wr, wrow, w_bits, head);
@@ -319,7 +407,8 @@ static void conv_standard(const nnk_conv_params *p, const uint8_t *in, const uin
                         }
                         const uint8_t *x = in + (iy * g.in_w + ix0 + kx_lo) * in_run;
                         if (two) {
-                            dot2_8x8(x, in_signed, wr + wrow + head, wr + w_run + wrow + head, tail - head, &acc, &acc1);
+                            const int32_t wb = ((wrow + head) * w_bits) / 8;
+                            fn2(x, in_signed, wr + wb, wr + w_run + wb, tail - head, &acc, &acc1);
                         } else if (direct) {
                             acc += fn(x, in_signed, in_bits, wr + ((wrow + head) * w_bits) / 8, w_bits, tail - head);
                         } else {
