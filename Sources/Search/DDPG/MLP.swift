@@ -51,8 +51,9 @@ func matmul(_ a: Matrix, _ b: Matrix, bias: [Float]? = nil) -> Matrix {
     a.data.withUnsafeBufferPointer { ap in
         c.data.withUnsafeMutableBufferPointer { cp in
             withBias(bias) { bp in
+                // Two threads once a product is worth splitting (the 300×300 layers on a batch of 64).
                 gemm(a: ap.baseAddress!, lda: a.cols, rows: a.rows, b: panels, bias: bp, c: cp.baseAddress!, ldc: n,
-                     lo: -.infinity, hi: .infinity, threads: 1)
+                     lo: -.infinity, hi: .infinity, threads: a.rows * a.cols * n >= 1 << 20 ? 2 : 1)
             }
         }
     }

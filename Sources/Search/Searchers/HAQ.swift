@@ -119,6 +119,7 @@ struct Environment {
     }
 
     let space: SearchSpace
+    let footprint: IndexedFootprint
     var steps: [Step] = []
     var wBits: [Int]
     var aBits: [Int]
@@ -129,6 +130,7 @@ struct Environment {
 
     init(_ space: SearchSpace) {
         self.space = space
+        footprint = IndexedFootprint(space)
         wBits = space.weightLayers.map { _ in 8 }
         aBits = space.activationTensors.map { _ in 8 }
         wDecided = wBits.map { _ in false }
@@ -184,16 +186,10 @@ struct Environment {
         (wBits.indices.map { wDecided[$0] ? wBits[$0] : minW }, aBits.indices.map { aDecided[$0] ? aBits[$0] : minA })
     }
 
-    func flashFits(_ w: [Int], _ a: [Int]) -> Bool {
-        let p = space.policy(weights: w, activations: a)
-        return space.memory.flashBytes(weightBits: p.weightBits, activationBits: p.activationBits) <= space.budget.flash
-    }
+    func flashFits(_ w: [Int], _ a: [Int]) -> Bool { footprint.flash(weights: w, activations: a) <= space.budget.flash }
 
     /// Largest live bytes over the steps (the arena's lower bound).
-    func liveBound(_ a: [Int]) -> Int {
-        let p = space.policy(weights: [], activations: a)
-        return space.memory.liveBound(activationBits: p.activationBits)
-    }
+    func liveBound(_ a: [Int]) -> Int { footprint.liveBound(activations: a) }
 
     func state(_ t: Int, finalBits: Bool = false) -> [Float] {
         var f = steps[t].features
@@ -201,7 +197,7 @@ struct Environment {
         let log3 = { (b: Int) in Float(log2(Double(b)) / 3) }
         f.insert(log3(prevBits), at: 8)  // previous bits
         if let wi = steps[t].weight {
-            let committed = w.indices.filter { wDecided[$0] && $0 != wi }.reduce(0) { $0 + space.weightBytes($1, w[$1]) }
+            let committed = w.indices.filter { wDecided[$0] && $0 != wi }.reduce(0) { $0 + footprint.weightFlash[$1][w[$1]] + footprint.weightFixed[$1] }
             f.append(Float(committed) / Float(max(space.budget.flash, 1)))
             f.append(log3(maxFeasible(t, desired: space.budget.weightBits.last ?? 8)))
         } else {
