@@ -69,8 +69,8 @@ struct DDPGAgent {
         let dz2 = reluBackward(h2, dh2)
         let (dw2, db2, dh1) = c2.backward(h1, dz2)
         let dz1 = reluBackward(h1, dh1)
-        let (dw1s, db1s, _) = c1s.backward(s, dz1)
-        let (dw1a, db1a, _) = c1a.backward(a, dz1)
+        let (dw1s, db1s) = c1s.weightGradient(s, dz1)
+        let (dw1a, db1a) = c1a.weightGradient(a, dz1)
         c3.adam(dw3, db3, lr: h.criticLR)
         c2.adam(dw2, db2, lr: h.criticLR)
         c1s.adam(dw1s, db1s, lr: h.criticLR)
@@ -85,14 +85,15 @@ struct DDPGAgent {
         let ch1 = relu(cz1), ch2 = relu(c2.forward(ch1))
         var dqa = Matrix(rows: n, cols: 1)
         for i in 0..<n { dqa.data[i] = -1 / Float(n) }
-        let (_, _, dch2) = c3.backward(ch2, dqa)
-        let (_, _, dch1) = c2.backward(ch1, reluBackward(ch2, dch2))
-        let (_, _, dmu) = c1a.backward(mu, reluBackward(ch1, dch1))
+        // Through the critic to the action: input gradients only (the critic is not trained here).
+        let dch2 = c3.inputGradient(dqa)
+        let dch1 = c2.inputGradient(reluBackward(ch2, dch2))
+        let dmu = c1a.inputGradient(reluBackward(ch1, dch1))
         var dlogit = dmu
         for i in 0..<n { dlogit.data[i] *= mu.data[i] * (1 - mu.data[i]) }
         let (daw3, dab3, dah2) = a3.backward(ah2, dlogit)
         let (daw2, dab2, dah1) = a2.backward(ah1, reluBackward(ah2, dah2))
-        let (daw1, dab1, _) = a1.backward(s, reluBackward(ah1, dah1))
+        let (daw1, dab1) = a1.weightGradient(s, reluBackward(ah1, dah1))
         a3.adam(daw3, dab3, lr: h.actorLR)
         a2.adam(daw2, dab2, lr: h.actorLR)
         a1.adam(daw1, dab1, lr: h.actorLR)

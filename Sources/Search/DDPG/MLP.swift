@@ -87,12 +87,20 @@ struct Dense {
 
     /// Gradients for upstream gradient `dy` at input `x`: (dW, db, dx).
     func backward(_ x: Matrix, _ dy: Matrix) -> (Matrix, [Float], Matrix) {
+        let (dw, db) = weightGradient(x, dy)
+        return (dw, db, inputGradient(dy))
+    }
+
+    /// dW and db alone (a first layer needs no dx).
+    func weightGradient(_ x: Matrix, _ dy: Matrix) -> (Matrix, [Float]) {
         let dw = matmul(x.transposed, dy)
         var db = [Float](repeating: 0, count: dy.cols)
         for r in 0..<dy.rows { for c in 0..<dy.cols { db[c] += dy[r, c] } }
-        let dx = matmul(dy, w.transposed)
-        return (dw, db, dx)
+        return (dw, db)
     }
+
+    /// dx alone (back-propagating through a layer that is not being trained).
+    func inputGradient(_ dy: Matrix) -> Matrix { matmul(dy, w.transposed) }
 
     mutating func adam(_ dw: Matrix, _ db: [Float], lr: Float) {
         t += 1
