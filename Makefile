@@ -38,7 +38,8 @@ bench: deps build
 	.venv/bin/python scripts/bench.py --tinympq $(BIN)
 
 ## fixtures: regenerate the committed test fixtures
-fixtures: deps
+fixtures:
+	@scripts/deps.sh --fixtures
 	.venv/bin/python Tests/Fixtures/generate.py
 	.venv/bin/python Tests/Fixtures/generate_tflite.py
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what tinympq needs and is missing, idempotently:
 #   - Debian packages (system libraries, the Cortex-M cross toolchain, QEMU);
-#   - a Python virtual environment in .venv with the fixture/benchmark packages.
-# Usage: scripts/deps.sh [--system-only|--python-only]
+#   - a Python virtual environment in .venv with the benchmark packages (and, with --fixtures,
+#     the ones that only regenerating the committed fixtures needs: TFLite writer and
+#     interpreter, JAX for training).
+# Usage: scripts/deps.sh [--system-only|--python-only|--fixtures]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(zlib1g-dev libinotifytools0-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
-PYTHON_PACKAGES=(numpy onnx onnxruntime scikit-learn flatbuffers tflite ai-edge-litert)
+PYTHON_PACKAGES=(numpy onnx onnxruntime scikit-learn)
+FIXTURE_PACKAGES=(flatbuffers tflite ai-edge-litert jax)
 
 system() {
     local missing=()
@@ -33,14 +36,23 @@ python() {
         echo "deps: creating .venv"
         python3 -m venv .venv
     fi
-    if ! "$py" -c "import numpy, onnx, onnxruntime, sklearn, flatbuffers, tflite, ai_edge_litert" 2>/dev/null; then
+    if ! "$py" -c "import numpy, onnx, onnxruntime, sklearn" 2>/dev/null; then
         echo "deps: installing Python packages: ${PYTHON_PACKAGES[*]}"
         "$py" -m pip install -q --disable-pip-version-check "${PYTHON_PACKAGES[@]}"
+    fi
+}
+
+fixtures() {
+    python
+    if ! .venv/bin/python -c "import flatbuffers, tflite, ai_edge_litert, jax" 2>/dev/null; then
+        echo "deps: installing fixture packages: ${FIXTURE_PACKAGES[*]}"
+        .venv/bin/python -m pip install -q --disable-pip-version-check "${FIXTURE_PACKAGES[@]}"
     fi
 }
 
 case "${1:-all}" in
     --system-only) system ;;
     --python-only) python ;;
+    --fixtures) system; fixtures ;;
     *) system; python ;;
 esac

@@ -4,12 +4,15 @@
 The models have the real MobileNet-family architectures at reduced width and resolution, built
 node by node the way PyTorch's exporter writes them: BatchNormalization left unfused, Clip for
 ReLU6, a Shape/Gather/Unsqueeze/Concat/Reshape head for `x.view(x.size(0), -1)`, node names such as
-`/features/3/conv/0/Conv`, a dynamic batch dimension. Weights are random but sane (He-scaled
-convolutions, BatchNorm statistics near identity), so activations stay O(1) through the network.
+`/features/3/conv/0/Conv`, a dynamic batch dimension. Weights start random but sane (He-scaled
+convolutions, BatchNorm statistics near identity); the three MobileNet-family fixtures are then
+trained on scikit-learn's digits (train.py, JAX), so they quantize like trained networks. The
+full-size benchmark models keep random weights.
 
 For every fixture it also writes `NAME.input.npy` (a small batch of random inputs) and
 `NAME.expected.npy` (onnxruntime's outputs for them); `swift test` compares our float engine with
-those, so the tests need no Python.
+those, so the tests need no Python. `digits32.npz` (64 calibration images) and
+`digits32.val.npz` (397 held-out images, never trained on) are the trained fixtures' data.
 
 Usage:
   generate.py                 # fixtures into this folder
@@ -314,9 +317,16 @@ def main():
         write(mobilenet_v2(1.0, 224, 1000), args.bench, "mobilenet_v2_1.0_224", 1, 11)
         write(mnasnet(1.0, 224, 1000), args.bench, "mnasnet_1.0_224", 1, 12)
         return
-    write(mobilenet_v1(0.25, 32, 10, opset=11), HERE, "mobilenet_v1_025_32", 4, 100)
-    write(mobilenet_v2(0.35, 32, 10, opset=13), HERE, "mobilenet_v2_035_32", 4, 101)
-    write(mnasnet(0.35, 32, 10, opset=13, head=256), HERE, "mnasnet_035_32", 4, 102)
+    import train  # JAX, only needed here
+    for model, name, seed in [(mobilenet_v1(0.25, 32, 10, opset=11), "mobilenet_v1_025_32", 100),
+                              (mobilenet_v2(0.35, 32, 10, opset=13), "mobilenet_v2_035_32", 101),
+                              (mnasnet(0.35, 32, 10, opset=13, head=256), "mnasnet_035_32", 102)]:
+        print(f"training {name} on digits")
+        train.train(model, epochs=30)
+        write(model, HERE, name, 4, seed)
+    _, (xc, yc), (xv, yv) = train.split()
+    np.savez_compressed(os.path.join(HERE, "digits32.npz"), x=xc, y=yc)
+    np.savez_compressed(os.path.join(HERE, "digits32.val.npz"), x=xv, y=yv)
     write(ops_zoo(), HERE, "ops_zoo", 1, 103)
     write(legacy_opset10(), HERE, "legacy_opset10", 3, 104)
     bad_models(os.path.join(HERE, "bad"))

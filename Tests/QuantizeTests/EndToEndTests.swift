@@ -28,27 +28,24 @@ import Testing
         print("digits 8-bit: float \(r.accuracyFloat!)% int \(r.accuracyQuantized!)% agree \(r.top1Agreement)% KL \(r.meanKL)")
     }
 
-    /// The fixtures have random (untrained) weights at tiny widths (8–16 channels in early
-    /// layers). Such networks amplify any perturbation layer after layer and end in nearly flat
-    /// logits, so 8-bit noise flips more top-1 decisions than in a trained model (measured:
-    /// MobileNetV1 100 %, MobileNetV2 81 %, MNasNet 75–88 % agreement; per-layer SQNR starts at
-    /// 38 dB and decays by ~1 dB per layer). The ≥ 99 % / KL ≤ 0.01 bar is asserted on the
-    /// trained digits model above and on MobileNetV1; the deeper random fixtures get a bound
-    /// that still catches a broken layer (which drops agreement to chance and SQNR below 0 dB).
-    @Test(arguments: [("mobilenet_v1_025_32", 99.0, 0.01), ("mobilenet_v2_035_32", 70.0, 0.1), ("mnasnet_035_32", 65.0, 1.0)])
-    func fixturesAtUniform8BitsStayCloseToFloat(model name: String, minAgreement: Double, maxKL: Double) throws {
+    /// The three MobileNet-family fixtures are trained on 32×32 digits (Tests/Fixtures/train.py):
+    /// calibrated on 64 training images, measured on 397 held-out ones.
+    @Test(arguments: ["mobilenet_v1_025_32", "mobilenet_v2_035_32", "mnasnet_035_32"])
+    func fixturesAtUniform8BitsAgreeWithFloat(model name: String) throws {
         let g = try OnnxImporter.load(Fixtures.url(name + ".onnx"))
-        let shape = g.shape(g.inputs[0])
-        let cal = Calibrator.syntheticInputs(shape: shape, count: 16, seed: 1)
-        let x = Calibrator.syntheticInputs(shape: shape, count: 48, seed: 2)
-        let stats = try Calibrator.collect(graph: g, inputs: cal, synthetic: true)
+        let cal = try #require(NumPy.load(Fixtures.url("digits32.npz"))["x"]).tensor
+        let val = try NumPy.load(Fixtures.url("digits32.val.npz"))
+        let stats = try Calibrator.collect(graph: g, inputs: cal, synthetic: false)
         let model = try Quantizer.quantize(graph: g, policy: .uniform(8), stats: stats)
-        let r = try Validator.evaluate(graph: g, model: model, x: x, labels: nil)
-        print("\(name) 8-bit: agree \(r.top1Agreement)% KL \(r.meanKL) minSQNR \(r.layers.map(\.sqnrDB).min() ?? 0)")
-        #expect(r.top1Agreement >= minAgreement, "\(name): agreement \(r.top1Agreement)")
-        #expect(r.meanKL <= maxKL, "\(name): KL \(r.meanKL)")
-        #expect(r.layers.first.map { $0.sqnrDB > 30 } ?? false, "\(name): first layer SQNR")
-        #expect(r.layers.allSatisfy { $0.sqnrDB > 3 }, "\(name): a layer lost its signal")
+        let r = try Validator.evaluate(graph: g, model: model, x: try #require(val["x"]).tensor, labels: try #require(val["y"]).ints)
+        print("\(name) 8-bit: float \(r.accuracyFloat ?? 0)% int \(r.accuracyQuantized ?? 0)% agree \(r.top1Agreement)% KL \(r.meanKL)")
+        #expect(r.top1Agreement >= 99, "\(name): agreement \(r.top1Agreement)")
+        #expect(r.meanKL <= 0.01, "\(name): KL \(r.meanKL)")
+        #expect(try #require(r.accuracyFloat) >= 95, "\(name): the fixture is trained")
+        // SQNR compares each dequantized activation with float, so it carries every earlier
+        // layer's error: ~40 dB at the first layer, ~10 dB at MobileNetV2's last blocks. A broken
+        // layer drops below 0 dB.
+        #expect(r.layers.allSatisfy { $0.sqnrDB > 5 }, "\(name): a layer lost its signal")
     }
 
     @Test func mixedPolicyRunsEndToEnd() throws {
