@@ -15,6 +15,15 @@ public struct CProject: Sendable {
     public var layers: Int
     /// Bytes of the test vectors (input, expected output, checksums, names) in FLASH.
     public var vectorBytes: Int
+
+    /// Writes every file below `dir` (creating folders as needed).
+    public func write(to dir: URL) throws {
+        for (path, data) in files {
+            let u = dir.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: u.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try data.write(to: u)
+        }
+    }
 }
 
 public struct CodegenError: Error, CustomStringConvertible, Sendable {
@@ -106,6 +115,14 @@ public enum CEmitter {
                 let gq = t(l.inputs[1])
                 body += "    nnk_channel_mul(\(a(x.name)), \(a(gq.name)), \(x.runs), \(x.runLength), \(x.quant.bits), \(sgn(x)), \(gq.quant.bits), \(sgn(gq)), "
                 body += "\(m), \(s), \(lo), \(hi), \(a(y.name)), \(y.quant.bits));\n"
+            case .concat(let ms, let ts, let lo, let hi):
+                var offset = 0
+                for (k, name) in l.inputs.enumerated() {
+                    let xi = t(name)
+                    body += "    nnk_concat_part(\(a(xi.name)), \(xi.runs), \(xi.runLength), \(xi.quant.bits), \(sgn(xi)), \(ms[k]), \(ts[k]), \(lo), \(hi), "
+                    body += "\(a(y.name)), \(y.runLength), \(y.quant.bits), \(offset), \(k == 0 ? 1 : 0));\n"
+                    offset += xi.runLength
+                }
             case .averagePool(let g, let m, let s, let lo, let hi):
                 decls += "static const nnk_window W\(i) = {\(g.inH), \(g.inW), \(g.inC), \(g.outH), \(g.outW), \(g.outC), \(g.kH), \(g.kW), \(g.strideH), \(g.strideW), 1, 1, 0, 0};\n"
                 body += "    nnk_average_pool(&W\(i), \(a(x.name)), \(x.quant.bits), \(sgn(x)), \(m), \(s), \(lo), \(hi), \(a(y.name)), \(y.quant.bits));\n"

@@ -98,6 +98,19 @@ public func integerChannelMul(
     }
 }
 
+/// One input of a channel concatenation: its `inLength` channels of every run, requantized,
+/// written at channel `offset` of the output's runs of `outLength`.
+public func integerConcatPart(
+    x: UnsafePointer<Int32>, runs: Int, inLength: Int, multiplier: Int32, shift: Int32, lo: Int32, hi: Int32,
+    output: UnsafeMutablePointer<Int32>, outLength: Int, offset: Int
+) {
+    for p in 0..<runs {
+        for c in 0..<inLength {
+            output[p &* outLength &+ offset &+ c] = requantize(x[p &* inLength &+ c], multiplier, shift, lo, hi)
+        }
+    }
+}
+
 /// Average pooling over full windows (no padding): y = requant(Σ window, M, T) with
 /// M/2^T = s_in / (s_out · window area). Global average pooling is the H×W window.
 public func integerAveragePool(

@@ -55,7 +55,7 @@ extension Quantizer {
             switch n.op {
             case .conv, .fullyConnected: signed[l.output] = (fused[l.node]?.lo ?? -.infinity) < 0
             case .add: signed[l.output] = true
-            case .mul: signed[l.output] = l.inputs.contains { signed[$0] ?? true }
+            case .mul, .concat: signed[l.output] = l.inputs.contains { signed[$0] ?? true }
             case .relu, .sigmoid, .hardSigmoid: signed[l.output] = false
             case .clip(let lo, _): signed[l.output] = lo < 0
             case .hardSwish: signed[l.output] = true

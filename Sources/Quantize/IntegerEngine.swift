@@ -128,6 +128,16 @@ public final class IntegerEngine: Sendable {
                 integerChannelMul(x: xp.baseAddress!, gate: gp.baseAddress!, pixels: xt.runs, channels: xt.runLength, multiplier: m, shift: t,
                                   lo: lo, hi: hi, output: yp.baseAddress!)
             } } }
+        case .concat(let ms, let ts, let lo, let hi):
+            var offset = 0
+            for (i, name) in l.inputs.enumerated() {
+                let (it, codes) = try codes(name, env)
+                codes.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+                    integerConcatPart(x: xp.baseAddress!, runs: it.runs, inLength: it.runLength, multiplier: ms[i], shift: ts[i], lo: lo, hi: hi,
+                                      output: yp.baseAddress!, outLength: out.runLength, offset: offset)
+                } }
+                offset += it.runLength
+            }
         case .averagePool(let g, let m, let t, let lo, let hi):
             x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
                 integerAveragePool(input: xp.baseAddress!, g: g, multiplier: m, shift: t, lo: lo, hi: hi, output: yp.baseAddress!)

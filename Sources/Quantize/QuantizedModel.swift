@@ -73,6 +73,9 @@ public enum QOp: Codable, Sendable {
     case add(m1: Int32, m2: Int32, shift: Int32, lo: Int32, hi: Int32)
     /// y = requant(x · gate[c]) with a per-tensor multiplier; input 1 is the [1, C, 1, 1] gate.
     case channelMul(multiplier: Int32, shift: Int32, lo: Int32, hi: Int32)
+    /// Channels (the last axis of each run) of every input side by side, each input requantized
+    /// to the output's scale with its own multiplier and shift.
+    case concat(multipliers: [Int32], shifts: [Int32], lo: Int32, hi: Int32)
     /// Full windows only (no padding); global average pooling is the H×W window.
     case averagePool(WindowGeometry, multiplier: Int32, shift: Int32, lo: Int32, hi: Int32)
     case maxPool(WindowGeometry)
@@ -89,6 +92,7 @@ public enum QOp: Codable, Sendable {
         case .fullyConnected: return "FullyConnected"
         case .add: return "Add"
         case .channelMul: return "ChannelMul"
+        case .concat: return "Concat"
         case .averagePool: return "AveragePool"
         case .maxPool: return "MaxPool"
         case .lookup: return "Lookup"

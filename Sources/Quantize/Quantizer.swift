@@ -147,6 +147,16 @@ struct Builder {
             let m = try FixedMultiplier((a.quant.scale * g.quant.scale) / out.quant.scale)
             let (lo, hi) = bounds(out, clamp: clamp)
             add(n, .channelMul(multiplier: m.multiplier, shift: m.shift, lo: lo, hi: hi), inputs: [a.name, g.name], output: out)
+        case .concat(let axis):
+            let xs = try n.inputs.indices.map { try inputTensor(n, $0) }
+            let channelAxis = xs[0].isImage ? 1 : xs[0].shape.count - 1
+            guard axis == channelAxis, xs.allSatisfy({ $0.quant.zeroPoint == 0 && $0.runs == xs[0].runs && $0.shape.count == xs[0].shape.count }) else {
+                throw fail(n, "only a concatenation of channels (axis 1 of images, the last axis otherwise) without zero-points is supported")
+            }
+            let out = try calibrated(n.output, signed: xs.contains { $0.quant.signed }, bits: bits)
+            let ms = try xs.map { try FixedMultiplier($0.quant.scale / out.quant.scale) }
+            let (lo, hi) = bounds(out, clamp: clamp)
+            add(n, .concat(multipliers: ms.map(\.multiplier), shifts: ms.map(\.shift), lo: lo, hi: hi), inputs: xs.map(\.name), output: out)
         case .globalAveragePool, .reduceMean, .averagePool:
             let x = try inputTensor(n, 0)
             guard x.isImage, x.quant.zeroPoint == 0 else { throw fail(n, "pooling needs an image input without zero-point") }

@@ -32,10 +32,7 @@ enum KernelBench {
                 let arena = ArenaPlan(buffers: names.map { (name: $0, size: model.tensors[$0]!.bytes, first: 0, last: 1) })
                 let x = Tensor(shape: [1, cin, h, w], data: (0..<cin * h * w).map { _ in Float.random(in: 0...1) })
                 let p = try CEmitter.emit(model: model, arena: arena, name: key, runtime: resources.directory.appendingPathComponent("runtime"), testInput: x)
-                for (path, d) in p.files {
-                    try FileManager.default.createDirectory(at: dir.appendingPathComponent(path).deletingLastPathComponent(), withIntermediateDirectories: true)
-                    try d.write(to: dir.appendingPathComponent(path))
-                }
+                try p.write(to: dir)
                 let plugin = try ProjectBuild.buildPlugin(source: resources.directory.appendingPathComponent("runtime/qemu/icount.c"), in: dir)
                 let r = try ProjectBuild.target(p, profile, flashBudget: p.parameterBytes, ramBudget: p.arenaBytes, in: dir, plugin: plugin) { _ in }
                 // The convolution layer alone (QEMU's per-layer count), without copying the input in and the output out.
@@ -86,10 +83,7 @@ extension KernelBench {
         let p = try CEmitter.emit(model: model, arena: arena, name: "bench", runtime: resources.directory.appendingPathComponent("runtime"), testInput: cal.item(0))
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tinympq-hbench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        for (path, d) in p.files {
-            try FileManager.default.createDirectory(at: dir.appendingPathComponent(path).deletingLastPathComponent(), withIntermediateDirectories: true)
-            try d.write(to: dir.appendingPathComponent(path))
-        }
+        try p.write(to: dir)
         guard let cc = Toolchain.find("cc") else { throw UsageError("no host cc") }
         var seconds: [Int: Double] = [:]
         for n in [1, 21] {

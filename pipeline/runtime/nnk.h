@@ -72,6 +72,12 @@ void nnk_channel_mul(const uint8_t *x, const uint8_t *gate, int32_t runs, int32_
                      int32_t x_signed, int32_t g_bits, int32_t g_signed, int32_t m, int32_t shift, int32_t lo,
                      int32_t hi, uint8_t *out, int32_t out_bits);
 
+/* One input of a channel concatenation: its in_len channels of every run, requantized, at
+ * channel `offset` of the output runs; `first` zeroes the output runs before writing. */
+void nnk_concat_part(const uint8_t *x, int32_t runs, int32_t in_len, int32_t in_bits, int32_t in_signed, int32_t m,
+                     int32_t shift, int32_t lo, int32_t hi, uint8_t *out, int32_t out_len, int32_t out_bits, int32_t offset,
+                     int32_t first);
+
 void nnk_average_pool(const nnk_window *g, const uint8_t *in, int32_t in_bits, int32_t in_signed, int32_t m,
                       int32_t shift, int32_t lo, int32_t hi, uint8_t *out, int32_t out_bits);
 

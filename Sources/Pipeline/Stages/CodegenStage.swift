@@ -64,11 +64,7 @@ public enum CodegenStage {
         project.files["Makefile"] = Data(CEmitter.makefile(project, targets: profiles, flashBudget: budget.flash, ramBudget: budget.ram).utf8)
         log.line("\(project.identifier): \(project.layers) layers, \(project.parameterBytes) parameter bytes, arena \(project.arenaBytes) bytes")
         try? FileManager.default.removeItem(at: scratch)
-        for (path, data) in project.files {
-            let u = scratch.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: u.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try data.write(to: u)
-        }
+        try project.write(to: scratch)
         defer { try? FileManager.default.removeItem(at: scratch) }
         var problems: [String] = []
         let host = try ProjectBuild.host(project, in: scratch) { log.line($0) }
