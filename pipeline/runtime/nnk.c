@@ -246,6 +246,21 @@ static void dot2_8x8(const uint8_t *x, int32_t xs, const uint8_t *w0, const uint
     else dot2_8x8_body(x, 0, w0, w1, n, acc0, acc1);
 }
 
+/* Eight 4-bit weights from each of two rows (words u and v, ×16 in the lanes (0,4) (2,6)
+ * (1,5) (3,7)) against the input lanes in the same order. */
+static inline __attribute__((always_inline)) void mac2_w4(uint32_t x04, uint32_t x26, uint32_t x15, uint32_t x37, uint32_t u, uint32_t v,
+                                                          int32_t *a0, int32_t *a1) {
+    const uint32_t ul = (u << 4) & 0xF0F0F0F0u, uh = u & 0xF0F0F0F0u, vl = (v << 4) & 0xF0F0F0F0u, vh = v & 0xF0F0F0F0u;
+    *a0 = smlad(x04, sx16(ul), *a0);
+    *a1 = smlad(x04, sx16(vl), *a1);
+    *a0 = smlad(x26, sx16r(ul), *a0);
+    *a1 = smlad(x26, sx16r(vl), *a1);
+    *a0 = smlad(x15, sx16(uh), *a0);
+    *a1 = smlad(x15, sx16(vh), *a1);
+    *a0 = smlad(x37, sx16r(uh), *a0);
+    *a1 = smlad(x37, sx16r(vh), *a1);
+}
+
 static inline __attribute__((always_inline)) void dot2_4x4_body(const uint8_t *x, const int32_t xs, const uint8_t *w0, const uint8_t *w1, int32_t n,
                                                                 int32_t *acc0, int32_t *acc1) {
     int32_t a0 = 0, a1 = 0, i = 0;
@@ -253,15 +268,7 @@ static inline __attribute__((always_inline)) void dot2_4x4_body(const uint8_t *x
         const uint32_t xw = rd32(x + i / 2), u = rd32(w0 + i / 2), v = rd32(w1 + i / 2);
         const uint32_t xl = (xw << 4) & 0xF0F0F0F0u, xh = xw & 0xF0F0F0F0u;
         const uint32_t x04 = xt16(xl, xs), x26 = xt16r(xl, xs), x15 = xt16(xh, xs), x37 = xt16r(xh, xs);
-        const uint32_t ul = (u << 4) & 0xF0F0F0F0u, uh = u & 0xF0F0F0F0u, vl = (v << 4) & 0xF0F0F0F0u, vh = v & 0xF0F0F0F0u;
-        a0 = smlad(x04, sx16(ul), a0);
-        a1 = smlad(x04, sx16(vl), a1);
-        a0 = smlad(x26, sx16r(ul), a0);
-        a1 = smlad(x26, sx16r(vl), a1);
-        a0 = smlad(x15, sx16(uh), a0);
-        a1 = smlad(x15, sx16(vh), a1);
-        a0 = smlad(x37, sx16r(uh), a0);
-        a1 = smlad(x37, sx16r(vh), a1);
+        mac2_w4(x04, x26, x15, x37, u, v, &a0, &a1);
     }
     *acc0 += (a0 >> 8) + dot_tail(x, xs, 4, w0, 4, i, n);
     *acc1 += (a1 >> 8) + dot_tail(x, xs, 4, w1, 4, i, n);
@@ -303,15 +310,7 @@ static inline __attribute__((always_inline)) void dot2_8x4_body(const uint8_t *x
         const uint32_t x0 = rd32(x + i), x1 = rd32(x + i + 4), u = rd32(w0 + i / 2), v = rd32(w1 + i / 2);
         const uint32_t a = xt16(x0, xs), ar = xt16r(x0, xs), b = xt16(x1, xs), br = xt16r(x1, xs);
         const uint32_t x04 = pk_bt(a, b), x26 = pk_tb(b, a), x15 = pk_bt(ar, br), x37 = pk_tb(br, ar);
-        const uint32_t ul = (u << 4) & 0xF0F0F0F0u, uh = u & 0xF0F0F0F0u, vl = (v << 4) & 0xF0F0F0F0u, vh = v & 0xF0F0F0F0u;
-        a0 = smlad(x04, sx16(ul), a0);
-        a1 = smlad(x04, sx16(vl), a1);
-        a0 = smlad(x26, sx16r(ul), a0);
-        a1 = smlad(x26, sx16r(vl), a1);
-        a0 = smlad(x15, sx16(uh), a0);
-        a1 = smlad(x15, sx16(vh), a1);
-        a0 = smlad(x37, sx16r(uh), a0);
-        a1 = smlad(x37, sx16r(vh), a1);
+        mac2_w4(x04, x26, x15, x37, u, v, &a0, &a1);
     }
     *acc0 += (a0 >> 4) + dot_tail(x, xs, 8, w0, 4, i, n);
     *acc1 += (a1 >> 4) + dot_tail(x, xs, 8, w1, 4, i, n);
