@@ -40,12 +40,15 @@ import Testing
 
     /// A random single convolution (odd and block-sized channel counts, stride 2, asymmetric padding, a zero-point on
     /// the input) followed by max pool, reshape, a fully connected layer and a residual add.
-    static func model(_ k: Case, seed: UInt64) throws -> (QuantizedModel, Tensor) {
+    /// `pointwise`: a 1×1 convolution without padding over an odd number of pixels instead (the
+    /// kernels' pointwise path, two pixels at a time, with a last single pixel).
+    static func model(_ k: Case, seed: UInt64, pointwise: Bool = false) throws -> (QuantizedModel, Tensor) {
         var rng = SeededRandom(seed: seed)
-        let cin = [3, 5, 7, 16, 24][Int(seed % 5)], h = 9, w = 7, kh = 3, stride = 2  // 16, 24: whole SMLAD blocks
+        let cin = [3, 5, 7, 16, 24][Int(seed % 5)]  // 16, 24: whole SMLAD blocks
+        let (h, w, kh, stride) = pointwise ? (5, 3, 1, 1) : (9, 7, 3, 2)
         let cout = k.depthwise ? cin : [5, 9, 3][Int(seed % 3)]
         let groups = k.depthwise ? cin : 1
-        let pads = [1, 0, 1, 1]
+        let pads = pointwise ? [0, 0, 0, 0] : [1, 0, 1, 1]
         let oh = (h + pads[0] + pads[2] - kh) / stride + 1, ow = (w + pads[1] + pads[3] - kh) / stride + 1
         let inQ = ActivationQuant(bits: k.inBits, signed: false, scale: 0.05, zeroPoint: (1 << k.inBits) / 3)
         let outQ = ActivationQuant(bits: k.outBits, signed: seed % 2 == 0, scale: 0.1)
@@ -108,6 +111,17 @@ import Testing
         #expect(ok, "\(k):\n\(out)")
     }
 
+    static let pointwiseCases: [Case] = [(8, 8, 8), (8, 8, 4), (4, 4, 4), (2, 2, 2), (8, 4, 8), (8, 2, 8), (4, 8, 2)].map {
+        Case(inBits: $0.0, wBits: $0.1, outBits: $0.2, depthwise: false)
+    }
+
+    @Test(arguments: pointwiseCases, [UInt64(3), 4])
+    func pointwiseMatchesTheSwiftEngine(_ k: Case, seed: UInt64) throws {
+        let (model, x) = try Self.model(k, seed: seed, pointwise: true)
+        let (ok, out) = try hostBitExact(model, input: x, name: "pw_\(k.inBits)\(k.wBits)\(k.outBits)_\(seed)")
+        #expect(ok, "\(k):\n\(out)")
+    }
+
     /// The same cases on the emulated Cortex-M4, where the DSP instructions (SMLAD, SXTB16,
     /// SMLABB…) replace their portable C twins; with per-layer instruction counts.
     @Test(arguments: cases)
@@ -118,9 +132,25 @@ import Testing
         }
         let seed = UInt64(k.inBits * 100 + k.wBits * 10 + k.outBits) * 2 + (k.depthwise ? 1 : 0)
         let (model, x) = try Self.model(k, seed: seed)
+        try cortexM4BitExact(model, input: x, name: "m4_\(seed)", k)
+    }
+
+    @Test(arguments: pointwiseCases)
+    func pointwiseMatchesTheSwiftEngineOnCortexM4(_ k: Case) throws {
+        guard Toolchain.find("arm-none-eabi-gcc") != nil, Toolchain.find("qemu-system-arm") != nil else {
+            print("SKIP QEMU pointwise case \(k): arm-none-eabi-gcc or qemu-system-arm not installed (scripts/deps.sh installs them; CI has them)")
+            return
+        }
+        let (model, x) = try Self.model(k, seed: 3, pointwise: true)
+        try cortexM4BitExact(model, input: x, name: "m4pw_\(k.inBits)\(k.wBits)\(k.outBits)", k)
+    }
+
+    /// Builds `model` for Cortex-M4, runs it under QEMU with the counting plugin and checks the
+    /// output, every layer checksum and the per-layer counts.
+    func cortexM4BitExact(_ model: QuantizedModel, input x: Tensor, name: String, _ k: Case) throws {
         let steps = model.layers.count + 1
         let arena = ArenaPlan(buffers: ([model.input] + model.layers.map(\.output)).map { (name: $0, size: model.tensors[$0]!.bytes, first: 0, last: steps) })
-        let p = try CEmitter.emit(model: model, arena: arena, name: "m4_\(seed)", runtime: Self.runtime, testInput: x)
+        let p = try CEmitter.emit(model: model, arena: arena, name: name, runtime: Self.runtime, testInput: x)
         let dir = Fixtures.temporaryDirectory("cgq")
         defer { try? FileManager.default.removeItem(at: dir) }
         try p.write(to: dir)

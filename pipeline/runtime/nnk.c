@@ -321,6 +321,37 @@ static void dot2_8x4(const uint8_t *x, int32_t xs, const uint8_t *w0, const uint
     else dot2_8x4_body(x, 0, w0, w1, n, acc0, acc1);
 }
 
+/* Two pixels × two output channels of 8-bit data: each loaded word serves two MAC pairs.
+ * acc: pixel 0 channel 0, pixel 0 channel 1, pixel 1 channel 0, pixel 1 channel 1. */
+static inline __attribute__((always_inline)) void dot22_8x8_body(const uint8_t *x0, const uint8_t *x1, const int32_t xs, const uint8_t *w0,
+                                                                 const uint8_t *w1, int32_t n, int32_t acc[4]) {
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, i = 0;
+    const uint8_t *pp = x0, *qp = x1, *up = w0, *vp = w1;
+    for (; i + 4 <= n; i += 4, pp += 4, qp += 4, up += 4, vp += 4) {
+        const uint32_t p = rd32(pp), q = rd32(qp), u = rd32(up), v = rd32(vp);
+        const uint32_t pl = xt16(p, xs), ph = xt16r(p, xs), ql = xt16(q, xs), qh = xt16r(q, xs);
+        const uint32_t ul = sx16(u), uh = sx16r(u), vl = sx16(v), vh = sx16r(v);
+        a00 = smlad(pl, ul, a00);
+        a01 = smlad(pl, vl, a01);
+        a10 = smlad(ql, ul, a10);
+        a11 = smlad(ql, vl, a11);
+        a00 = smlad(ph, uh, a00);
+        a01 = smlad(ph, vh, a01);
+        a10 = smlad(qh, uh, a10);
+        a11 = smlad(qh, vh, a11);
+    }
+    acc[0] += a00 + dot_tail(x0, xs, 8, w0, 8, i, n);
+    acc[1] += a01 + dot_tail(x0, xs, 8, w1, 8, i, n);
+    acc[2] += a10 + dot_tail(x1, xs, 8, w0, 8, i, n);
+    acc[3] += a11 + dot_tail(x1, xs, 8, w1, 8, i, n);
+}
+
+/* Not inlined: inside the convolution the register allocator spills its accumulators. */
+static __attribute__((noinline)) void dot22_8x8(const uint8_t *x0, const uint8_t *x1, int32_t xs, const uint8_t *w0, const uint8_t *w1, int32_t n, int32_t acc[4]) {
+    if (xs) dot22_8x8_body(x0, x1, 1, w0, w1, n, acc);
+    else dot22_8x8_body(x0, x1, 0, w0, w1, n, acc);
+}
+
 /* The two-channel kernel for these widths, or none. */
 static nnk_dot2_fn pick_dot2(int32_t xbits, int32_t wbits) {
     if (xbits == 8 && wbits == 8) return dot2_8x8;
@@ -351,25 +382,50 @@ static void conv_standard(const nnk_conv_params *p, const uint8_t *in, const uin
     const nnk_dot2_fn fn2 = direct ? pick_dot2(in_bits, w_bits) : 0;
     const int32_t pairs = fn2 != 0;
     if (direct && g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 && g.pad_left == 0) {
-        /* Pointwise: one dot per output channel over the pixel's run. */
-        for (int32_t oy = 0; oy < g.out_h; ++oy) {
-            for (int32_t ox = 0; ox < g.out_w; ++ox) {
-                const uint8_t *x = in + (oy * g.stride_h * g.in_w + ox * g.stride_w) * in_run;
-                uint8_t *o = out + (oy * g.out_w + ox) * out_run;
-                if (out_bits != 8) zero(o, out_run); /* 8-bit: every byte is stored below */
+        /* Pointwise: dots over each output pixel's input run; at 8 bits two pixels × two
+         * channels at a time, else two channels. */
+        const int32_t pixels = g.out_h * g.out_w;
+        int32_t px = 0;
+        if (pairs && in_bits == 8 && w_bits == 8) {
+            for (; px + 1 < pixels; px += 2) {
+                const uint8_t *x0 = in + ((px / g.out_w) * g.stride_h * g.in_w + (px % g.out_w) * g.stride_w) * in_run;
+                const uint8_t *x1 = in + (((px + 1) / g.out_w) * g.stride_h * g.in_w + ((px + 1) % g.out_w) * g.stride_w) * in_run;
+                uint8_t *o0 = out + px * out_run, *o1 = o0 + out_run;
+                if (out_bits != 8) {
+                    zero(o0, out_run);
+                    zero(o1, out_run);
+                }
                 int32_t co = 0;
-                if (pairs) {
-                    for (; co + 1 < g.out_c; co += 2) {
-                        int32_t a0 = bias[co], a1 = bias[co + 1];
-                        fn2(x, in_signed, w + co * w_run, w + (co + 1) * w_run, cin_g, &a0, &a1);
-                        store(o, co, out_bits, nnk_requant(a0, mult[co], shift[co], lo, hi));
-                        store(o, co + 1, out_bits, nnk_requant(a1, mult[co + 1], shift[co + 1], lo, hi));
-                    }
+                for (; co + 1 < g.out_c; co += 2) {
+                    int32_t acc[4] = {bias[co], bias[co + 1], bias[co], bias[co + 1]};
+                    dot22_8x8(x0, x1, in_signed, w + co * w_run, w + (co + 1) * w_run, cin_g, acc);
+                    store(o0, co, out_bits, nnk_requant(acc[0], mult[co], shift[co], lo, hi));
+                    store(o0, co + 1, out_bits, nnk_requant(acc[1], mult[co + 1], shift[co + 1], lo, hi));
+                    store(o1, co, out_bits, nnk_requant(acc[2], mult[co], shift[co], lo, hi));
+                    store(o1, co + 1, out_bits, nnk_requant(acc[3], mult[co + 1], shift[co + 1], lo, hi));
                 }
                 for (; co < g.out_c; ++co) {
-                    const int32_t acc = bias[co] + fn(x, in_signed, in_bits, w + co * w_run, w_bits, cin_g);
-                    store(o, co, out_bits, nnk_requant(acc, mult[co], shift[co], lo, hi));
+                    store(o0, co, out_bits, nnk_requant(bias[co] + fn(x0, in_signed, in_bits, w + co * w_run, w_bits, cin_g), mult[co], shift[co], lo, hi));
+                    store(o1, co, out_bits, nnk_requant(bias[co] + fn(x1, in_signed, in_bits, w + co * w_run, w_bits, cin_g), mult[co], shift[co], lo, hi));
                 }
+            }
+        }
+        for (; px < pixels; ++px) {
+            const uint8_t *x = in + ((px / g.out_w) * g.stride_h * g.in_w + (px % g.out_w) * g.stride_w) * in_run;
+            uint8_t *o = out + px * out_run;
+            if (out_bits != 8) zero(o, out_run); /* 8-bit: every byte is stored below */
+            int32_t co = 0;
+            if (pairs) {
+                for (; co + 1 < g.out_c; co += 2) {
+                    int32_t a0 = bias[co], a1 = bias[co + 1];
+                    fn2(x, in_signed, w + co * w_run, w + (co + 1) * w_run, cin_g, &a0, &a1);
+                    store(o, co, out_bits, nnk_requant(a0, mult[co], shift[co], lo, hi));
+                    store(o, co + 1, out_bits, nnk_requant(a1, mult[co + 1], shift[co + 1], lo, hi));
+                }
+            }
+            for (; co < g.out_c; ++co) {
+                const int32_t acc = bias[co] + fn(x, in_signed, in_bits, w + co * w_run, w_bits, cin_g);
+                store(o, co, out_bits, nnk_requant(acc, mult[co], shift[co], lo, hi));
             }
         }
         return;
