@@ -40,6 +40,15 @@ import Testing
 
     /// A random single convolution (odd and block-sized channel counts, stride 2, asymmetric padding, a zero-point on
     /// the input) followed by max pool, reshape, a fully connected layer and a residual add.
+    /// Shifts that bring a sum of `terms` products of random codes into the output's range, so
+    /// the outputs vary instead of saturating (a saturated output hides a wrong sum).
+    static func shifts(terms: Int, xMagnitude: Double, wBits: Int, outBits: Int) -> ClosedRange<Int32> {
+        let typical = Double(terms).squareRoot() * xMagnitude * Double(1 << max(0, wBits - 2))
+        let target = outBits == 2 ? 0 : outBits - 3  // the typical sum lands near 2^target
+        let t = Int32(30 + max(0, Int(log2(typical).rounded()) - target))
+        return (t - 1)...(t + 1)
+    }
+
     /// `pointwise`: a 1×1 convolution without padding over an odd number of pixels instead (the
     /// kernels' pointwise path, two pixels at a time, with a last single pixel).
     static func model(_ k: Case, seed: UInt64, pointwise: Bool = false) throws -> (QuantizedModel, Tensor) {
@@ -64,13 +73,18 @@ import Testing
         } else {
             packed = pack(wv, runs: cout, runLength: taps, bits: k.wBits)
         }
+        // As the quantizer does: the bias takes out the input zero-point (−zp·Σw), plus a little.
+        let xMagnitude = min(Double(1 << (k.inBits - 1)), 5)
+        let bias = (0..<cout).map { c in
+            Int32(-inQ.zeroPoint * Int(wv[(c * taps)..<((c + 1) * taps)].reduce(0, +))) + Int32.random(in: -20...20, using: &rng)
+        }
         let geo = WindowGeometry(inH: h, inW: w, inC: cin, outH: oh, outW: ow, outC: cout, kH: kh, kW: kh, strideH: stride, strideW: stride,
                                  padTop: pads[0], padLeft: pads[1])
         let conv = QConv(geometry: geo, groups: groups, depthwise: k.depthwise, weightBits: k.wBits, weights: packed,
-                         weightScales: [Double](repeating: 1, count: cout), bias: (0..<cout).map { _ in Int32.random(in: -300...300, using: &rng) },
+                         weightScales: [Double](repeating: 1, count: cout), bias: bias,
                          multiplier: (0..<cout).map { _ in Int32.random(in: (1 << 30)...Int32.max, using: &rng) },
-                         shift: (0..<cout).map { _ in Int32.random(in: 4...9, using: &rng) }, lo: Int32(outQ.qmin), hi: Int32(outQ.qmax),
-                         padValue: Int32(inQ.zeroPoint))
+                         shift: (0..<cout).map { _ in Int32.random(in: Self.shifts(terms: taps, xMagnitude: xMagnitude, wBits: k.wBits, outBits: k.outBits), using: &rng) },
+                         lo: Int32(outQ.qmin), hi: Int32(outQ.qmax), padValue: Int32(inQ.zeroPoint))
         let poolGeo = WindowGeometry(inH: oh, inW: ow, inC: cout, outH: (oh + 1 - 2) / 1 + 1, outW: (ow + 1 - 2) / 1 + 1, outC: cout, kH: 2, kW: 2,
                                      strideH: 1, strideW: 1, padTop: 1, padLeft: 0)
         let ph = poolGeo.outH, pw = poolGeo.outW
@@ -81,7 +95,8 @@ import Testing
         let fc = QFullyConnected(inC: flat, outC: fcOut, weightBits: k.wBits, weights: pack(fwv, runs: fcOut, runLength: flat, bits: k.wBits),
                                  weightScales: [Double](repeating: 1, count: fcOut), bias: (0..<fcOut).map { _ in Int32.random(in: -100...100, using: &rng) },
                                  multiplier: (0..<fcOut).map { _ in Int32.random(in: (1 << 30)...Int32.max, using: &rng) },
-                                 shift: (0..<fcOut).map { _ in Int32.random(in: 4...10, using: &rng) }, lo: Int32(fcQ.qmin), hi: Int32(fcQ.qmax))
+                                 shift: (0..<fcOut).map { _ in Int32.random(in: Self.shifts(terms: flat, xMagnitude: Double(1 << (k.outBits - 1)) / 2, wBits: k.wBits, outBits: k.outBits), using: &rng) },
+                                 lo: Int32(fcQ.qmin), hi: Int32(fcQ.qmax))
         let (m1, m2, t) = try sharedShift(0.6, 0.45)
         let tensors: [String: QTensor] = [
             "x": QTensor(name: "x", shape: [1, cin, h, w], quant: inQ),
@@ -107,8 +122,22 @@ import Testing
     func kernelsMatchTheSwiftEngine(_ k: Case) throws {
         let seed = UInt64(k.inBits * 100 + k.wBits * 10 + k.outBits) * 2 + (k.depthwise ? 1 : 0)
         let (model, x) = try Self.model(k, seed: seed)
+        try expectVaried(model, x, k)
         let (ok, out) = try hostBitExact(model, input: x, name: "case_\(seed)")
         #expect(ok, "\(k):\n\(out)")
+    }
+
+    /// The convolution's outputs take several values, a fair share of them strictly between the
+    /// clamp bounds (unsigned outputs put about half of them at 0 by design).
+    func expectVaried(_ model: QuantizedModel, _ x: Tensor, _ k: Case) throws {
+        let engine = try IntegerEngine(model: model)
+        let env = try engine.run(packedInput: engine.quantizeInput(x))
+        let c = try #require(model.tensors["c"])
+        let codes = engine.dequantize(try #require(env["c"]), c).data.map { Int(($0 / Float(c.quant.scale)).rounded()) }
+        let inside = codes.filter { $0 > c.quant.qmin && $0 < c.quant.qmax }.count
+        // Two bits leave only two codes inside the bounds: there, three of the four codes must occur.
+        let varied = k.outBits == 2 ? Set(codes).count >= 3 : Set(codes).count >= 3 && inside * 5 >= codes.count
+        #expect(varied, "\(k): convolution outputs saturate (\(Set(codes).count) codes, \(inside) of \(codes.count) inside)")
     }
 
     static let pointwiseCases: [Case] = [(8, 8, 8), (8, 8, 4), (4, 4, 4), (2, 2, 2), (8, 4, 8), (8, 2, 8), (4, 8, 2)].map {
@@ -118,6 +147,7 @@ import Testing
     @Test(arguments: pointwiseCases, [UInt64(3), 4])
     func pointwiseMatchesTheSwiftEngine(_ k: Case, seed: UInt64) throws {
         let (model, x) = try Self.model(k, seed: seed, pointwise: true)
+        try expectVaried(model, x, k)
         let (ok, out) = try hostBitExact(model, input: x, name: "pw_\(k.inBits)\(k.wBits)\(k.outBits)_\(seed)")
         #expect(ok, "\(k):\n\(out)")
     }

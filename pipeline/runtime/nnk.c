@@ -551,26 +551,32 @@ static inline __attribute__((always_inline)) void dw_group4x8(const uint8_t *con
     }
 }
 
-/* The four channels of one byte of 2-bit input and weights. */
-static inline __attribute__((always_inline)) void dw_group_byte(const uint8_t *const *xs, const uint8_t *const *ws, int32_t inside,
-                                                                const uint8_t *const *wout, int32_t outside, int32_t pad_value,
-                                                                int32_t byte, const int32_t bits, const int32_t sgn, int32_t acc[4]) {
-    const int32_t per = 8 / bits, mask = (1 << bits) - 1, half = 1 << (bits - 1);
+/* The four channels of one byte of 2-bit input and weights, accumulators in registers. */
+static inline __attribute__((always_inline)) int32_t field2(int32_t byte, int32_t k, int32_t sgn) {
+    return sgn ? (int32_t)((uint32_t)byte << (30 - 2 * k)) >> 30 : (byte >> (2 * k)) & 3;
+}
+
+static inline __attribute__((always_inline)) void dw_group2x4(const uint8_t *const *xs, const uint8_t *const *ws, int32_t inside,
+                                                              const uint8_t *const *wout, int32_t outside, int32_t pad_value,
+                                                              int32_t byte, const int32_t sgn, int32_t acc[4]) {
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     for (int32_t t = 0; t < inside; ++t) {
         const int32_t xb = xs[t][byte], wb = ws[t][byte];
-        for (int32_t k = 0; k < per; ++k) {
-            int32_t xv = (xb >> (k * bits)) & mask;
-            if (sgn) xv = (xv ^ half) - half;
-            const int32_t wv = (((wb >> (k * bits)) & mask) ^ half) - half;
-            acc[k] += xv * wv;
-        }
+        a0 += field2(xb, 0, sgn) * field2(wb, 0, 1);
+        a1 += field2(xb, 1, sgn) * field2(wb, 1, 1);
+        a2 += field2(xb, 2, sgn) * field2(wb, 2, 1);
+        a3 += field2(xb, 3, sgn) * field2(wb, 3, 1);
     }
     if (pad_value) {
         for (int32_t t = 0; t < outside; ++t) {
             const int32_t wb = wout[t][byte];
-            for (int32_t k = 0; k < per; ++k) acc[k] += pad_value * ((((wb >> (k * bits)) & mask) ^ half) - half);
+            a0 += pad_value * field2(wb, 0, 1);
+            a1 += pad_value * field2(wb, 1, 1);
+            a2 += pad_value * field2(wb, 2, 1);
+            a3 += pad_value * field2(wb, 3, 1);
         }
     }
+    acc[0] += a0, acc[1] += a1, acc[2] += a2, acc[3] += a3;
 }
 
 static void conv_depthwise(const nnk_conv_params *p, const uint8_t *in, const uint8_t *w, const int32_t *bias,
@@ -623,8 +629,8 @@ static void conv_depthwise(const nnk_conv_params *p, const uint8_t *in, const ui
             } else if (group == 4) {
                 for (; ch + 4 <= c; ch += 4) {
                     int32_t acc[4] = {bias[ch], bias[ch + 1], bias[ch + 2], bias[ch + 3]};
-                    if (in_signed) dw_group_byte(xs, ws, inside, wout, outside, pad_value, ch / 4, 2, 1, acc);
-                    else dw_group_byte(xs, ws, inside, wout, outside, pad_value, ch / 4, 2, 0, acc);
+                    if (in_signed) dw_group2x4(xs, ws, inside, wout, outside, pad_value, ch / 4, 1, acc);
+                    else dw_group2x4(xs, ws, inside, wout, outside, pad_value, ch / 4, 0, acc);
                     for (int32_t k = 0; k < 4; ++k) store(o, ch + k, out_bits, nnk_requant(acc[k], mult[ch + k], shift[ch + k], lo, hi));
                 }
             }
