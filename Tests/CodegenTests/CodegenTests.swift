@@ -40,15 +40,6 @@ import Testing
 
     /// A random single convolution (odd and block-sized channel counts, stride 2, asymmetric padding, a zero-point on
     /// the input) followed by max pool, reshape, a fully connected layer and a residual add.
-    /// Shifts that bring a sum of `terms` products of random codes into the output's range, so
-    /// the outputs vary instead of saturating (a saturated output hides a wrong sum).
-    static func shifts(terms: Int, xMagnitude: Double, wBits: Int, outBits: Int) -> ClosedRange<Int32> {
-        let typical = Double(terms).squareRoot() * xMagnitude * Double(1 << max(0, wBits - 2))
-        let target = outBits == 2 ? 0 : outBits - 3  // the typical sum lands near 2^target
-        let t = Int32(30 + max(0, Int(log2(typical).rounded()) - target))
-        return (t - 1)...(t + 1)
-    }
-
     /// `pointwise`: a 1×1 convolution without padding over an odd number of pixels instead (the
     /// kernels' pointwise path, two pixels at a time, with a last single pixel).
     static func model(_ k: Case, seed: UInt64, pointwise: Bool = false) throws -> (QuantizedModel, Tensor) {
@@ -83,7 +74,7 @@ import Testing
         let conv = QConv(geometry: geo, groups: groups, depthwise: k.depthwise, weightBits: k.wBits, weights: packed,
                          weightScales: [Double](repeating: 1, count: cout), bias: bias,
                          multiplier: (0..<cout).map { _ in Int32.random(in: (1 << 30)...Int32.max, using: &rng) },
-                         shift: (0..<cout).map { _ in Int32.random(in: Self.shifts(terms: taps, xMagnitude: xMagnitude, wBits: k.wBits, outBits: k.outBits), using: &rng) },
+                         shift: (0..<cout).map { _ in Int32.random(in: requantShifts(terms: taps, xMagnitude: xMagnitude, wBits: k.wBits, outBits: k.outBits), using: &rng) },
                          lo: Int32(outQ.qmin), hi: Int32(outQ.qmax), padValue: Int32(inQ.zeroPoint))
         let poolGeo = WindowGeometry(inH: oh, inW: ow, inC: cout, outH: (oh + 1 - 2) / 1 + 1, outW: (ow + 1 - 2) / 1 + 1, outC: cout, kH: 2, kW: 2,
                                      strideH: 1, strideW: 1, padTop: 1, padLeft: 0)
@@ -95,7 +86,7 @@ import Testing
         let fc = QFullyConnected(inC: flat, outC: fcOut, weightBits: k.wBits, weights: pack(fwv, runs: fcOut, runLength: flat, bits: k.wBits),
                                  weightScales: [Double](repeating: 1, count: fcOut), bias: (0..<fcOut).map { _ in Int32.random(in: -100...100, using: &rng) },
                                  multiplier: (0..<fcOut).map { _ in Int32.random(in: (1 << 30)...Int32.max, using: &rng) },
-                                 shift: (0..<fcOut).map { _ in Int32.random(in: Self.shifts(terms: flat, xMagnitude: Double(1 << (k.outBits - 1)) / 2, wBits: k.wBits, outBits: k.outBits), using: &rng) },
+                                 shift: (0..<fcOut).map { _ in Int32.random(in: requantShifts(terms: flat, xMagnitude: Double(1 << (k.outBits - 1)) / 2, wBits: k.wBits, outBits: k.outBits), using: &rng) },
                                  lo: Int32(fcQ.qmin), hi: Int32(fcQ.qmax))
         let (m1, m2, t) = try sharedShift(0.6, 0.45)
         let tensors: [String: QTensor] = [
@@ -135,8 +126,7 @@ import Testing
         let c = try #require(model.tensors["c"])
         let codes = engine.dequantize(try #require(env["c"]), c).data.map { Int(($0 / Float(c.quant.scale)).rounded()) }
         let inside = codes.filter { $0 > c.quant.qmin && $0 < c.quant.qmax }.count
-        // Two bits leave only two codes inside the bounds: there, three of the four codes must occur.
-        let varied = k.outBits == 2 ? Set(codes).count >= 3 : Set(codes).count >= 3 && inside * 5 >= codes.count
+        let varied = codesVary(codes, lo: c.quant.qmin, hi: c.quant.qmax, bits: k.outBits)
         #expect(varied, "\(k): convolution outputs saturate (\(Set(codes).count) codes, \(inside) of \(codes.count) inside)")
     }
 
