@@ -100,16 +100,22 @@ static int32_t dot_8x8(const uint8_t *x, int32_t xs, int32_t xbits, const uint8_
     return acc + dot_tail(x, xs, xbits, w, wbits, i, n);
 }
 
+/* Eight 4-bit weights (one word; ×16 in the lanes (0,4) (2,6) (1,5) (3,7)) against input lanes
+ * in the same order. */
+static inline __attribute__((always_inline)) int32_t mac_w4(uint32_t x04, uint32_t x26, uint32_t x15, uint32_t x37, uint32_t w, int32_t acc) {
+    const uint32_t wl = (w << 4) & 0xF0F0F0F0u, wh = w & 0xF0F0F0F0u;
+    acc = smlad(x04, sx16(wl), acc);
+    acc = smlad(x26, sx16r(wl), acc);
+    acc = smlad(x15, sx16(wh), acc);
+    return smlad(x37, sx16r(wh), acc);
+}
+
 static inline __attribute__((always_inline)) int32_t dot_4x4_body(const uint8_t *x, const int32_t xs, int32_t xbits, const uint8_t *w, int32_t wbits, int32_t n) {
     int32_t acc = 0, i = 0; /* eight elements: lanes (0,4) (2,6) (1,5) (3,7), ×16 each */
     for (; i + 8 <= n; i += 8) {
         const uint32_t xw = rd32(x + i / 2), ww = rd32(w + i / 2);
         const uint32_t xl = (xw << 4) & 0xF0F0F0F0u, xh = xw & 0xF0F0F0F0u;
-        const uint32_t wl = (ww << 4) & 0xF0F0F0F0u, wh = ww & 0xF0F0F0F0u;
-        acc = smlad(xt16(xl, xs), sx16(wl), acc);
-        acc = smlad(xt16r(xl, xs), sx16r(wl), acc);
-        acc = smlad(xt16(xh, xs), sx16(wh), acc);
-        acc = smlad(xt16r(xh, xs), sx16r(wh), acc);
+        acc = mac_w4(xt16(xl, xs), xt16r(xl, xs), xt16(xh, xs), xt16r(xh, xs), ww, acc);
     }
     return (acc >> 8) + dot_tail(x, xs, xbits, w, wbits, i, n);
 }
@@ -140,11 +146,7 @@ static inline __attribute__((always_inline)) int32_t dot_8x4_body(const uint8_t 
     for (; i + 8 <= n; i += 8) {
         const uint32_t x0 = rd32(x + i), x1 = rd32(x + i + 4), ww = rd32(w + i / 2);
         const uint32_t a = xt16(x0, xs), ar = xt16r(x0, xs), b = xt16(x1, xs), br = xt16r(x1, xs);
-        const uint32_t wl = (ww << 4) & 0xF0F0F0F0u, wh = ww & 0xF0F0F0F0u;
-        acc = smlad(pk_bt(a, b), sx16(wl), acc);
-        acc = smlad(pk_tb(b, a), sx16r(wl), acc);
-        acc = smlad(pk_bt(ar, br), sx16(wh), acc);
-        acc = smlad(pk_tb(br, ar), sx16r(wh), acc);
+        acc = mac_w4(pk_bt(a, b), pk_tb(b, a), pk_bt(ar, br), pk_tb(br, ar), ww, acc);
     }
     return (acc >> 4) + dot_tail(x, xs, xbits, w, wbits, i, n);
 }
@@ -246,19 +248,11 @@ static void dot2_8x8(const uint8_t *x, int32_t xs, const uint8_t *w0, const uint
     else dot2_8x8_body(x, 0, w0, w1, n, acc0, acc1);
 }
 
-/* Eight 4-bit weights from each of two rows (words u and v, ×16 in the lanes (0,4) (2,6)
- * (1,5) (3,7)) against the input lanes in the same order. */
+/* Eight 4-bit weights from each of two rows (words u and v) against the same input lanes. */
 static inline __attribute__((always_inline)) void mac2_w4(uint32_t x04, uint32_t x26, uint32_t x15, uint32_t x37, uint32_t u, uint32_t v,
                                                           int32_t *a0, int32_t *a1) {
-    const uint32_t ul = (u << 4) & 0xF0F0F0F0u, uh = u & 0xF0F0F0F0u, vl = (v << 4) & 0xF0F0F0F0u, vh = v & 0xF0F0F0F0u;
-    *a0 = smlad(x04, sx16(ul), *a0);
-    *a1 = smlad(x04, sx16(vl), *a1);
-    *a0 = smlad(x26, sx16r(ul), *a0);
-    *a1 = smlad(x26, sx16r(vl), *a1);
-    *a0 = smlad(x15, sx16(uh), *a0);
-    *a1 = smlad(x15, sx16(vh), *a1);
-    *a0 = smlad(x37, sx16r(uh), *a0);
-    *a1 = smlad(x37, sx16r(vh), *a1);
+    *a0 = mac_w4(x04, x26, x15, x37, u, *a0);
+    *a1 = mac_w4(x04, x26, x15, x37, v, *a1);
 }
 
 static inline __attribute__((always_inline)) void dot2_4x4_body(const uint8_t *x, const int32_t xs, const uint8_t *w0, const uint8_t *w1, int32_t n,
