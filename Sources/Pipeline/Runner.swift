@@ -96,7 +96,7 @@ public struct PipelineRunner {
         var run = StageRunner(folder: folder, model: model, store: options.cacheDirectory.flatMap { try? ArtifactStore(root: $0) }, say: say)
         run.dryRun = options.dryRun
         let last = RunOptions.stageOrder.firstIndex(of: options.until) ?? RunOptions.stageOrder.count - 1
-        let tool = "\(ToolInfo.version)/\(KernelBuild.flavour)"
+        let tool = CodeDigest.executable
 
         pipeline: do {
             // Inputs everything depends on.
@@ -121,7 +121,7 @@ public struct PipelineRunner {
             }
 
             guard run.stage(ParseStage.name, ParseStage.number, components: [
-                "stage": ParseStage.name, "impl": String(ParseStage.implVersion), "tool": tool, "model": modelDigest,
+                "stage": ParseStage.name, "impl": String(ParseStage.implementationVersion), "tool": tool, "model": modelDigest,
                 "inputShape": inputShape.map { "\($0)" } ?? "",
             ], { log in
                 let (g, summary) = try ParseStage.run(model: model, inputShape: inputShape, log: log)
@@ -156,7 +156,7 @@ public struct PipelineRunner {
             budgetJSON.validationData = nil
             budgetJSON.maxAccuracyDrop = nil
             guard let searchOut = run.stage(SearchStage.name, SearchStage.number, components: [
-                "stage": SearchStage.name, "impl": "1", "tool": tool, "graph": graphID, "budget": canonicalJSON(budgetJSON),
+                "stage": SearchStage.name, "impl": String(SearchStage.implementationVersion), "tool": tool, "graph": graphID, "budget": canonicalJSON(budgetJSON),
                 "calibration": calDigest, "given": given?.digest ?? "",
             ], { log in
                 let g = try graph(log)
@@ -172,7 +172,7 @@ public struct PipelineRunner {
                 // The sensitivity table depends on the graph, the calibration data and the bits only.
                 let store = options.cacheDirectory.flatMap { try? ArtifactStore(root: $0) }
                 let cachedTable: ([Int], () throws -> SensitivityTable) throws -> SensitivityTable = { bits, compute in
-                    let key = cacheKey(["stage": "sensitivity", "impl": "1", "tool": tool, "graph": graphID, "calibration": calDigest, "bits": "\(bits)"])
+                    let key = cacheKey(["stage": "sensitivity", "impl": String(SearchStage.sensitivityImplementationVersion), "tool": tool, "graph": graphID, "calibration": calDigest, "bits": "\(bits)"])
                     if let store, let rec = store.record(stage: "sensitivity", key: key), let blob = store.get(rec.product),
                        let t = try? JSONDecoder().decode(SensitivityTable.self, from: blob) {
                         log.line("sensitivity table restored from cache (key \(key.prefix(16)))")
@@ -202,7 +202,7 @@ public struct PipelineRunner {
             }
             let policySource = given?.name ?? "search (\(run.report.search?.method ?? budget.search.method))"
             guard let quantOut = run.stage(QuantizeStage.name, QuantizeStage.number, components: [
-                "stage": QuantizeStage.name, "impl": "1", "tool": tool, "graph": graphID, "policy": SHA256.hex(policyData), "calibration": calDigest,
+                "stage": QuantizeStage.name, "impl": String(QuantizeStage.implementationVersion), "tool": tool, "graph": graphID, "policy": SHA256.hex(policyData), "calibration": calDigest,
             ], { log in
                 let g = try graph(log)
                 let (_, stats) = try dataAndStats(log)
@@ -224,7 +224,7 @@ public struct PipelineRunner {
             }
             let gate = options.maxAccuracyDrop ?? budget.maxAccuracyDrop
             guard run.stage(ValidateStage.name, ValidateStage.number, components: [
-                "stage": ValidateStage.name, "impl": "1", "tool": tool, "graph": graphID, "quantized": SHA256.hex(qData),
+                "stage": ValidateStage.name, "impl": String(ValidateStage.implementationVersion), "tool": tool, "graph": graphID, "quantized": SHA256.hex(qData),
                 "plain": SHA256.hex(plainData), "calibration": calDigest, "validation": valDigest, "gate": gate.map { "\($0)" } ?? "",
             ], { log in
                 let g = try graph(log)
@@ -240,12 +240,12 @@ public struct PipelineRunner {
             if last >= 4, run.report.validation?.passed ?? true, let resources = options.resources {
                 let scratch = (options.cacheDirectory ?? FileManager.default.temporaryDirectory).appendingPathComponent("tmp/codegen-\(folder)-\(getpid())")
                 let toolIDs = ["cc", "arm-none-eabi-gcc", "qemu-system-arm"].map { Toolchain.find($0)?.path ?? "none" }.joined(separator: ",")
-                let runtimeDigest = (try? ["nnk.c", "nnk.h", "test_main.c", "port/cortex-m/startup.c", "port/cortex-m/semihost.c", "port/cortex-m/link.ld.in", "qemu/icount.c"]
-                    .map { try fileDigest(resources.directory.appendingPathComponent("runtime/\($0)")) }.joined()) ?? "missing"
+                let runtimeDigest = CodeDigest.folder(resources.directory.appendingPathComponent("runtime"))
+                let profileDigest = CodegenStage.targets.map { CodeDigest.file(resources.directory.appendingPathComponent("targets/\($0).json")) }.joined(separator: ",")
                 _ = run.stage(CodegenStage.name, CodegenStage.number, components: [
-                    "stage": CodegenStage.name, "impl": "2", "tool": tool, "graph": graphID, "quantized": SHA256.hex(qData),
+                    "stage": CodegenStage.name, "impl": String(CodegenStage.implementationVersion), "tool": tool, "graph": graphID, "quantized": SHA256.hex(qData),
                     "budget": "\(budget.flash)/\(budget.ram)", "validation": valDigest, "calibration": calDigest, "toolchain": toolIDs,
-                    "runtime": runtimeDigest,
+                    "runtime": runtimeDigest, "targets": profileDigest,
                 ], { log in
                     let g = try graph(log)
                     let (data, _) = try dataAndStats(log)

@@ -157,7 +157,7 @@ struct StageRunner {
         if changed.isEmpty { return "the cached result was missing or damaged" }
         let names = ["model": "the model file", "budget": "the budget", "calibration": "the calibration data", "validation": "the validation data",
                      "graph": "the parsed graph", "policy": "the policy", "quantized": "the quantized model", "plain": "the quantized model",
-                     "tool": "the tool version", "impl": "the stage implementation", "inputShape": "the input shape", "given": "the given policy",
+                     "tool": "the tool (its executable)", "runtime": "the C runtime", "targets": "the target profiles", "impl": "the stage implementation", "inputShape": "the input shape", "given": "the given policy",
                      "gate": "the accuracy gate"]
         return "changed: " + changed.map { names[$0] ?? $0 }.joined(separator: ", ")
     }

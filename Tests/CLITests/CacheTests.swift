@@ -70,4 +70,31 @@ import Testing
         let after = try runProcess(try tinympqBinary(), ["explain", w.path, "--out", out.path, "--until", "search"])
         #expect(after.stdout.contains("parse: cached") && after.stdout.contains("search: cached"), "\(after.stdout)")
     }
+
+    /// Cache keys follow the code: a binary that differs by one byte restores nothing the
+    /// original stored, and the same binary restores everything.
+    @Test func changedExecutableRestoresNothing() throws {
+        let dir = try digits()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let w = dir.appendingPathComponent("w"), out = dir.appendingPathComponent("out"), cache = dir.appendingPathComponent("cache")
+        let original = try tinympqBinary()
+        var bytes = try Data(contentsOf: original)
+        bytes.append(0)
+        let changed = dir.appendingPathComponent("tinympq-changed")
+        try bytes.write(to: changed)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: changed.path)
+        let args = ["run", w.path, "--out", out.path, "--cache", cache.path, "--until", "validate"]
+        let first = try runProcess(original, args, cwd: Fixtures.packageRoot)
+        #expect(first.status == 0, "\(first.stderr)")
+        let other = try runProcess(changed, args, cwd: Fixtures.packageRoot)
+        #expect(other.status == 0, "\(other.stderr)")
+        let s = try stages(out)
+        #expect(s.count == 4 && s.values.allSatisfy { $0["cached"] as? Bool == false }, "\(s)")
+        let search = try String(contentsOf: out.appendingPathComponent("digits_cnn/logs/02-search.log"), encoding: .utf8)
+        #expect(search.contains("changed: the tool (its executable)") && !search.contains("sensitivity table restored"), "\(search)")
+        let again = try runProcess(changed, args, cwd: Fixtures.packageRoot)
+        #expect(again.status == 0, "\(again.stderr)")
+        let s2 = try stages(out)
+        #expect(s2.count == 4 && s2.values.allSatisfy { $0["cached"] as? Bool == true }, "\(s2)")
+    }
 }

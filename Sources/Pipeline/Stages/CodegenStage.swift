@@ -10,6 +10,8 @@ import Quantize
 public enum CodegenStage {
     public static let name = "codegen"
     public static let number = 5
+    /// Bump when what this stage produces for the same inputs changes.
+    public static let implementationVersion = 2
     public static let targets = ["cortex-m4", "cortex-m7"]
 
     public struct Output: Codable, Sendable {

@@ -7,7 +7,7 @@ public enum ParseStage {
     public static let name = "parse"
     public static let number = 1
     /// Bump when what parse produces for the same file changes.
-    public static let implVersion = 2
+    public static let implementationVersion = 2
 
     public static func run(model: URL, inputShape: [Int]?, log: StageLog) throws -> (Graph, GraphSummary) {
         log.line("parsing \(model.lastPathComponent)" + (inputShape.map { " with inputShape \($0)" } ?? ""))

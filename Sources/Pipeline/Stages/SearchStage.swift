@@ -7,8 +7,12 @@ import Search
 public enum SearchStage {
     public static let name = "search"
     public static let number = 2
+    /// Bump when what this stage produces for the same inputs changes.
+    public static let implementationVersion = 1
     /// Calibration images the sensitivity table is measured on.
     public static let sensitivityImages = 32
+    /// Bump when the sensitivity table measured for the same inputs changes.
+    public static let sensitivityImplementationVersion = 1
 
     public struct Outcome: Sendable {
         public var chosen: SearchResult
