@@ -30,6 +30,8 @@ public struct RunOptions: Sendable {
     public var resources: PipelineResources?
     /// The cache (content-addressed products of every stage run); nil disables caching.
     public var cacheDirectory: URL?
+    /// The targets codegen builds and runs instead of the budget's `target` (`--targets`).
+    public var targets: [String]?
     /// Say what would run and why, run nothing, publish nothing (`tinympq explain`).
     public var dryRun = false
 
@@ -50,7 +52,7 @@ public struct RunOptions: Sendable {
         self.resources = resources
     }
 
-    public static let stageOrder = ["parse", "search", "quantize", "validate", "codegen"]
+    public static let stageOrder = PipelineStages.table.map { $0.name }
 }
 
 /// The outcome for one model (and budget).
@@ -74,7 +76,7 @@ public struct PipelineRunner {
 
     /// One run per budget of the model's budget file (one output folder each).
     public func run(model: URL) -> [ModelRun] {
-        let name = Names.fileName(model.deletingPathExtension().lastPathComponent)
+        let name = Discovery.outputName(model)
         let budgetURL = options.budget ?? options.resources.flatMap { BudgetFile.find(model: model, resources: $0) }
         var budgets: [Budget] = []
         var budgetError: Error? = nil
@@ -92,192 +94,18 @@ public struct PipelineRunner {
         }
     }
 
+    /// One output folder: the stages up to `--until`, the gates, then one atomic publish.
     func runOne(model: URL, folder: String, budget: Budget?, configError: Error?) -> ModelRun {
         var run = StageRunner(folder: folder, model: model, store: options.cacheDirectory.flatMap { try? ArtifactStore(root: $0) }, say: say)
         run.dryRun = options.dryRun
-        let last = RunOptions.stageOrder.firstIndex(of: options.until) ?? RunOptions.stageOrder.count - 1
-        let tool = CodeDigest.executable
-
-        pipeline: do {
-            // Inputs everything depends on.
-            let modelDigest: String
-            do { modelDigest = try fileDigest(model) } catch {
-                run.fail(ParseStage.name, ParseStage.number, ImportError(file: model.lastPathComponent, "cannot read the file: \(error.localizedDescription)"))
-                break pipeline
-            }
-            if let configError {
-                run.fail(ParseStage.name, ParseStage.number, configError)
-                break pipeline
-            }
-            guard let budget else { break pipeline }
-            let inputShape = options.inputShape ?? budget.inputShape
-            let graphID = modelDigest + (inputShape.map { "@\($0)" } ?? "")
-            var graphMemo: Graph? = nil
-            func graph(_ log: StageLog) throws -> Graph {
-                if let g = graphMemo { return g }
-                let (g, _) = try ParseStage.run(model: model, inputShape: inputShape, log: log)
-                graphMemo = g
-                return g
-            }
-
-            guard run.stage(ParseStage.name, ParseStage.number, components: [
-                "stage": ParseStage.name, "impl": String(ParseStage.implementationVersion), "tool": tool, "model": modelDigest,
-                "inputShape": inputShape.map { "\($0)" } ?? "",
-            ], { log in
-                let (g, summary) = try ParseStage.run(model: model, inputShape: inputShape, log: log)
-                graphMemo = g
-                var r = RunReport(model: folder, file: model.lastPathComponent)
-                r.graph = summary.totals
-                return try StageOutput(files: ["graph.json": jsonData(summary)], report: r, markdown: summary.markdown)
-            }) != nil, last >= 1 else { break pipeline }
-
-            // Data: the given files, else NAME.npz / NAME.val.npz, else synthetic.
-            let dataURL = options.data ?? budget.data.map { URL(fileURLWithPath: $0) }
-            let valURL = options.validationData ?? budget.validationData.map { URL(fileURLWithPath: $0) }
-            let (calFile, valFile) = ModelData.files(model: model, data: dataURL, validationData: valURL)
-            let calDigest = (calFile.flatMap { try? fileDigest($0) }) ?? "synthetic"
-            let valDigest = (valFile.flatMap { try? fileDigest($0) }) ?? "none"
-            var dataMemo: (ModelData, CalibrationStats)? = nil
-            func dataAndStats(_ log: StageLog) throws -> (ModelData, CalibrationStats) {
-                if let d = dataMemo { return d }
-                let g = try graph(log)
-                let data = try ModelData.load(model: model, graph: g, calibration: calFile, validation: valFile, log: log)
-                log.line("calibrating on \(data.calibration.shape[0]) inputs (\(data.synthetic ? "SYNTHETIC" : "from data"))")
-                let stats = try Calibrator.collect(graph: g, inputs: data.calibration, synthetic: data.synthetic, threads: options.threads)
-                dataMemo = (data, stats)
-                return (data, stats)
-            }
-
-            // Search (or the given policy).
-            let given = try? givenPolicySource(model: model)
-            var budgetJSON = budget
-            budgetJSON.file = ""
-            budgetJSON.data = nil
-            budgetJSON.validationData = nil
-            budgetJSON.maxAccuracyDrop = nil
-            guard let searchOut = run.stage(SearchStage.name, SearchStage.number, components: [
-                "stage": SearchStage.name, "impl": String(SearchStage.implementationVersion), "tool": tool, "graph": graphID, "budget": canonicalJSON(budgetJSON),
-                "calibration": calDigest, "given": given?.digest ?? "",
-            ], { log in
-                let g = try graph(log)
-                let (data, stats) = try dataAndStats(log)
-                var r = RunReport(model: folder, file: model.lastPathComponent)
-                if let (p, src) = try givenPolicy(model: model, graph: g) {
-                    log.line("search skipped: policy given by \(src)")
-                    r.budget = BudgetReport(budget, method: "given")
-                    r.footprint = FootprintReport(model: MemoryModel(graph: g), policy: p, budget: budget)
-                    return try StageOutput(files: ["policy.json": jsonData(p)], report: r, markdown: "## Search\n\n- skipped: policy given by \(src)\n" + (r.footprint?.markdown(budget) ?? ""))
-                }
-                _ = data
-                // The sensitivity table depends on the graph, the calibration data and the bits only.
-                let store = options.cacheDirectory.flatMap { try? ArtifactStore(root: $0) }
-                let cachedTable: ([Int], () throws -> SensitivityTable) throws -> SensitivityTable = { bits, compute in
-                    let key = cacheKey(["stage": "sensitivity", "impl": String(SearchStage.sensitivityImplementationVersion), "tool": tool, "graph": graphID, "calibration": calDigest, "bits": "\(bits)"])
-                    if let store, let rec = store.record(stage: "sensitivity", key: key), let blob = store.get(rec.product),
-                       let t = try? JSONDecoder().decode(SensitivityTable.self, from: blob) {
-                        log.line("sensitivity table restored from cache (key \(key.prefix(16)))")
-                        return t
-                    }
-                    let t = try compute()
-                    if let store, let blob = try? JSONEncoder().encode(t), let digest = try? store.put(blob) {
-                        try? store.save(RunRecord(stage: "sensitivity", key: key, components: [:], product: digest, createdAt: Date()))
-                    }
-                    return t
-                }
-                let outcome = try SearchStage.run(graph: g, budget: budget, stats: stats, data: data, threads: options.threads, log: log,
-                                                  cachedTable: cachedTable)
-                let fp = FootprintReport(model: outcome.space.memory, policy: outcome.chosen.policy, budget: budget)
-                let sr = SearchReport(outcome)
-                r.budget = BudgetReport(budget, method: outcome.chosen.method)
-                r.search = sr
-                r.footprint = fp
-                return try StageOutput(files: ["policy.json": jsonData(PolicyFile(outcome: outcome, footprint: fp, budget: budget)),
-                                               "sensitivity.json": jsonData(outcome.table)],
-                                       report: r, markdown: sr.markdown(budget: budget, footprint: fp))
-            }), last >= 2 else { break pipeline }
-
-            guard let policyData = searchOut.files["policy.json"], let policy = try? JSONDecoder().decode(Policy.self, from: policyData) else {
-                run.fail(QuantizeStage.name, QuantizeStage.number, SearchStageError(message: "the search produced no readable policy.json"))
-                break pipeline
-            }
-            let policySource = given?.name ?? "search (\(run.report.search?.method ?? budget.search.method))"
-            guard let quantOut = run.stage(QuantizeStage.name, QuantizeStage.number, components: [
-                "stage": QuantizeStage.name, "impl": String(QuantizeStage.implementationVersion), "tool": tool, "graph": graphID, "policy": SHA256.hex(policyData), "calibration": calDigest,
-            ], { log in
-                let g = try graph(log)
-                let (_, stats) = try dataAndStats(log)
-                let q = try QuantizeStage.run(graph: g, policy: policy, policySource: policySource, stats: stats, log: log)
-                var r = RunReport(model: folder, file: model.lastPathComponent)
-                let pr = PolicyReport(q.model, source: q.policySource)
-                r.policy = pr
-                r.quantize = .init(parameterBytes: q.model.parameterBytes, layers: q.model.layers.count)
-                return try StageOutput(files: ["quantized.json": jsonData(q.model)],
-                                       internalFiles: ["quantized-without-bias-correction.json": jsonData(q.withoutBiasCorrection)],
-                                       report: r, markdown: pr.markdown(q.model))
-            }), last >= 3 else { break pipeline }
-
-            guard let qData = quantOut.files["quantized.json"], let plainData = quantOut.internalFiles["quantized-without-bias-correction.json"],
-                  let qModel = try? JSONDecoder().decode(QuantizedModel.self, from: qData),
-                  let plain = try? JSONDecoder().decode(QuantizedModel.self, from: plainData) else {
-                run.fail(ValidateStage.name, ValidateStage.number, SearchStageError(message: "the quantized model could not be read back"))
-                break pipeline
-            }
-            let gate = options.maxAccuracyDrop ?? budget.maxAccuracyDrop
-            guard run.stage(ValidateStage.name, ValidateStage.number, components: [
-                "stage": ValidateStage.name, "impl": String(ValidateStage.implementationVersion), "tool": tool, "graph": graphID, "quantized": SHA256.hex(qData),
-                "plain": SHA256.hex(plainData), "calibration": calDigest, "validation": valDigest, "gate": gate.map { "\($0)" } ?? "",
-            ], { log in
-                let g = try graph(log)
-                let (data, _) = try dataAndStats(log)
-                let result = QuantizeStage.Result(model: qModel, withoutBiasCorrection: plain, policy: policy, policySource: policySource)
-                let v = try ValidateStage.run(graph: g, quantized: result, data: data, maxAccuracyDrop: gate, threads: options.threads, log: log)
-                var r = RunReport(model: folder, file: model.lastPathComponent)
-                r.validation = ValidationReport(v)
-                return try StageOutput(files: ["validation.json": jsonData(v)], report: r, markdown: ValidationReport.markdown(v))
-            }) != nil else { break pipeline }
-
-            // Codegen runs only for a model that passed validation.
-            if last >= 4, run.report.validation?.passed ?? true, let resources = options.resources {
-                let scratch = (options.cacheDirectory ?? FileManager.default.temporaryDirectory).appendingPathComponent("tmp/codegen-\(folder)-\(getpid())")
-                let toolIDs = ["cc", "arm-none-eabi-gcc", "qemu-system-arm"].map { Toolchain.find($0)?.path ?? "none" }.joined(separator: ",")
-                let runtimeDigest = CodeDigest.folder(resources.directory.appendingPathComponent("runtime"))
-                let profileDigest = CodegenStage.targets.map { CodeDigest.file(resources.directory.appendingPathComponent("targets/\($0).json")) }.joined(separator: ",")
-                _ = run.stage(CodegenStage.name, CodegenStage.number, components: [
-                    "stage": CodegenStage.name, "impl": String(CodegenStage.implementationVersion), "tool": tool, "graph": graphID, "quantized": SHA256.hex(qData),
-                    "budget": "\(budget.flash)/\(budget.ram)", "validation": valDigest, "calibration": calDigest, "toolchain": toolIDs,
-                    "runtime": runtimeDigest, "targets": profileDigest,
-                ], { log in
-                    let g = try graph(log)
-                    let (data, _) = try dataAndStats(log)
-                    let (o, files) = try CodegenStage.run(model: qModel, graph: g, name: folder, budget: budget, resources: resources,
-                                                         testInput: data.validation.item(0), scratch: scratch, log: log)
-                    var r = RunReport(model: folder, file: model.lastPathComponent)
-                    r.codegen = CodegenReport(o)
-                    return StageOutput(files: files, report: r, markdown: CodegenReport.markdown(o))
-                })
-            }
-
-            // The gates, checked on the merged report (so a cached validation still fails).
-            var failures: [String] = []
-            if let v = run.report.validation, !v.passed {
-                failures.append(String(format: "accuracy dropped %.2f points, more than the allowed %.2f",
-                                       (v.accuracyFloat ?? 0) - (v.accuracyQuantized ?? 0), v.maxAccuracyDrop ?? 0))
-            }
-            if let c = run.report.codegen, !c.passed {
-                run.report.stages[CodegenStage.name]?.status = "failed"
-                if run.exit == .ok { run.exit = .stageFailed }
-                run.message = c.problems.joined(separator: "; ")
-                run.report.error = run.message
-            }
-            if let fp = run.report.footprint, fp.flashBytes > budget.flash || fp.arenaBytes > budget.ram {
-                failures.append("the policy needs \(fp.flashBytes) B FLASH and \(fp.arenaBytes) B RAM, over the budget of \(budget.flash) / \(budget.ram)")
-            }
-            if !failures.isEmpty {
-                run.report.stages[ValidateStage.name]?.status = "failed"
-                run.exit = .validationFailed
-                run.message = failures.joined(separator: "; ")
-                run.report.error = run.message
-            }
+        do {
+            if let configError { throw configError }
+            guard let budget else { throw UsageError("no budget for \(model.lastPathComponent)") }
+            let context = try StageContext(model: model, folder: folder, options: options, budget: budget, store: run.store)
+            runStages(context, &run)
+            checkGates(&run, budget: budget)
+        } catch {
+            run.fail(ParseStage.name, ParseStage.number, error)
         }
         if options.dryRun {
             return ModelRun(model: folder, outputFolder: options.outputDirectory.appendingPathComponent(folder), exitCode: .ok,
@@ -286,27 +114,46 @@ public struct PipelineRunner {
         return run.publish(to: options.outputDirectory.appendingPathComponent(folder))
     }
 
-    /// `--policy`, else `NAME.policy.json` beside the model when it exists.
-    func givenPolicyFile(model: URL) -> URL? {
-        let beside = model.deletingPathExtension().appendingPathExtension("policy.json")
-        return options.policy ?? (FileManager.default.fileExists(atPath: beside.path) ? beside : nil)
-    }
-
-    /// The policy file or uniform bits that replace the search, with a digest for the cache key.
-    func givenPolicySource(model: URL) throws -> (name: String, digest: String)? {
-        if let url = givenPolicyFile(model: model) { return (url.lastPathComponent, try fileDigest(url)) }
-        if let b = options.uniformBits { return ("uniform \(b)-bit weights and activations (--bits)", "bits:\(b)") }
-        return nil
-    }
-
-    /// The policy that replaces the search, loaded and checked against the graph.
-    func givenPolicy(model: URL, graph: Graph) throws -> (Policy, String)? {
-        if let url = givenPolicyFile(model: model) { return (try Policy.load(url, graph: graph), url.lastPathComponent) }
-        if let b = options.uniformBits {
-            guard Policy.allowedBits.contains(b) else { throw UsageError("--bits must be 2, 4 or 8, got \(b)") }
-            return (Policy.uniform(b), "uniform \(b)-bit weights and activations (--bits)")
+    /// Restores or runs each stage of the table up to `--until`, in order, each keyed by its
+    /// declared inputs; stops at the first that fails (or, for `explain`, would run).
+    func runStages(_ c: StageContext, _ run: inout StageRunner) {
+        let last = RunOptions.stageOrder.firstIndex(of: options.until) ?? RunOptions.stageOrder.count - 1
+        for stage in PipelineStages.table.prefix(last + 1) {
+            c.report = run.report
+            guard stage.applies(c) else { continue }
+            let components: [String: String]
+            do { components = try stage.key(c) } catch {
+                run.fail(stage.name, stage.number, error)
+                return
+            }
+            guard let result = run.stage(stage.name, stage.number, components: components, { log in try stage.run(c, log: log) }) else { return }
+            c.products[stage.name] = result
         }
-        return nil
+    }
+
+    /// The gates, checked on the merged report (so a cached validation or codegen still fails):
+    /// the accuracy drop, codegen's problems, and the footprint against the budget.
+    func checkGates(_ run: inout StageRunner, budget: Budget) {
+        var failures: [String] = []
+        if let v = run.report.validation, !v.passed {
+            failures.append(String(format: "accuracy dropped %.2f points, more than the allowed %.2f",
+                                   (v.accuracyFloat ?? 0) - (v.accuracyQuantized ?? 0), v.maxAccuracyDrop ?? 0))
+        }
+        if let c = run.report.codegen, !c.passed {
+            run.report.stages[CodegenStage.name]?.status = "failed"
+            if run.exit == .ok { run.exit = .stageFailed }
+            run.message = c.problems.joined(separator: "; ")
+            run.report.error = run.message
+        }
+        if let fp = run.report.footprint, fp.flashBytes > budget.flash || fp.arenaBytes > budget.ram {
+            failures.append("the policy needs \(fp.flashBytes) B FLASH and \(fp.arenaBytes) B RAM, over the budget of \(budget.flash) / \(budget.ram)")
+        }
+        if !failures.isEmpty {
+            run.report.stages[ValidateStage.name]?.status = "failed"
+            run.exit = .validationFailed
+            run.message = failures.joined(separator: "; ")
+            run.report.error = run.message
+        }
     }
 }
 

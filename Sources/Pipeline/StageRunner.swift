@@ -155,11 +155,7 @@ struct StageRunner {
         guard let last = store.lastComponents(output: folder, stage: stage) else { return "no earlier run for this output" }
         let changed = Set(components.keys).union(last.keys).filter { components[$0] != last[$0] }.sorted()
         if changed.isEmpty { return "the cached result was missing or damaged" }
-        let names = ["model": "the model file", "budget": "the budget", "calibration": "the calibration data", "validation": "the validation data",
-                     "graph": "the parsed graph", "policy": "the policy", "quantized": "the quantized model", "plain": "the quantized model",
-                     "tool": "the tool (its executable)", "runtime": "the C runtime", "targets": "the target profiles", "impl": "the stage implementation", "inputShape": "the input shape", "given": "the given policy",
-                     "gate": "the accuracy gate"]
-        return "changed: " + changed.map { names[$0] ?? $0 }.joined(separator: ", ")
+        return "changed: " + changed.map(StageInput.describe).joined(separator: ", ")
     }
 
     /// Writes report.json, report.md, report.html and everything gathered, then swaps it in.

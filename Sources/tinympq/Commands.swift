@@ -11,7 +11,7 @@ func warn(_ s: String) {
 
 enum Commands {
     static func run(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, valued: ["out", "threads", "input-shape", "until", "policy", "bits", "budget", "data", "validation-data", "max-accuracy-drop", "cache"],
+        let a = try Arguments(args, valued: ["out", "threads", "input-shape", "until", "policy", "bits", "budget", "data", "validation-data", "max-accuracy-drop", "cache", "targets"],
                               allowedFlags: ["no-cache", "no-wait", "explain-internal"])
         if a.flags.contains("help") {
             print(Help.run)
@@ -31,15 +31,23 @@ enum Commands {
             bits = try a.int("bits", default: 8, range: 2...8)
             guard [2, 4, 8].contains(bits!) else { throw UsageError("--bits must be 2, 4 or 8, got \(bits!)") }
         }
-        let options = RunOptions(outputDirectory: out, threads: try a.int("threads", default: 2, range: 1...64),
+        var options = RunOptions(outputDirectory: out, threads: try a.int("threads", default: 2, range: 1...64),
                                  inputShape: try a.shape("input-shape"), until: until, policy: a.options["policy"].map { URL(fileURLWithPath: $0) },
                                  uniformBits: bits, budget: a.options["budget"].map { URL(fileURLWithPath: $0) }, data: a.options["data"].map { URL(fileURLWithPath: $0) },
                                  validationData: a.options["validation-data"].map { URL(fileURLWithPath: $0) }, maxAccuracyDrop: gate,
                                  cacheDirectory: a.flags.contains("no-cache") ? nil : cacheDirectory(a, out: out))
-        let models = try Discovery.models(paths)
+        options.targets = try targets(a, resources: options.resources)
+        var models = try Discovery.models(paths, recursive: true)
         guard !models.isEmpty else {
-            warn("tinympq: no models (*.onnx) found in \(paths.map(\.path).joined(separator: ", "))")
+            warn("tinympq: no models (*.onnx, *.tflite) found in \(paths.map(\.path).joined(separator: ", "))")
             return .noInputs
+        }
+        // Files that would publish to one output folder: an error for each, nothing written.
+        var worst = ExitCode.ok
+        for (name, files) in Discovery.collisions(models).sorted(by: { $0.key < $1.key }) {
+            warn("tinympq: " + Discovery.collisionMessage(name, files, output: out))
+            models.removeAll { files.contains($0) }
+            worst = .usage
         }
         if a.flags.contains("explain-internal") {
             var o = options
@@ -57,7 +65,6 @@ enum Commands {
         defer { withExtendedLifetime(lock) {} }
         Signals.installCancellation()
         let runner = PipelineRunner(options: options) { print($0) }
-        var worst = ExitCode.ok
         for m in models {
             for r in runner.run(model: m) {
             if r.exitCode == .ok {
@@ -70,6 +77,19 @@ enum Commands {
         }
         if Cancellation.isCancelled { return Signals.exitCode }
         return worst
+    }
+
+    /// `--targets a,b` or `all`: checked against the profiles in `pipeline/targets/`.
+    static func targets(_ a: Arguments, resources: PipelineResources?) throws -> [String]? {
+        guard let v = a.options["targets"] else { return nil }
+        let known = resources?.targets ?? []
+        if v == "all" { return known.sorted() }
+        let names = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.isEmpty else { throw UsageError("--targets needs target names, e.g. cortex-m4,cortex-m7, or all") }
+        for n in names where !known.contains(n) {
+            throw UsageError("--targets: unknown target '\(n)'; known: \(known.sorted().joined(separator: ", "))")
+        }
+        return Array(Set(names)).sorted()
     }
 
     /// `--cache DIR`, else `.tinympq-cache` beside the output folder.

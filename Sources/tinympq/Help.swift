@@ -23,8 +23,9 @@ enum Help {
     static let run = """
     USAGE: tinympq run [FOLDER|FILE...] [--out DIR] [options]
 
-    Runs parse → search → quantize → validate for each model (*.onnx, *.tflite) in the given folders
-    (not recursive) and files, and writes OUT/NAME/: report.md, report.json, graph.json,
+    Runs parse → search → quantize → validate → codegen for each model (*.onnx, *.tflite) in the
+    given folders (recursively, hidden folders skipped, as the watcher does) and files, and writes
+    OUT/NAME/ (NAME: the file's stem; two files with one NAME are an error naming both): report.md, report.json, graph.json,
     policy.json, sensitivity.json, quantized.json, validation.json and logs/NN-stage.log.
     Outputs are published atomically: a reader sees the previous complete folder or the new one.
 
@@ -43,6 +44,8 @@ enum Help {
       --data FILE               calibration data instead of NAME.npz
       --validation-data FILE    validation data instead of NAME.val.npz
       --max-accuracy-drop PTS   fail with exit code 3 when top-1 accuracy drops more
+      --targets NAME,...|all    codegen builds and runs these targets (pipeline/targets/) instead of the
+                                budget's target; several run in parallel
       --cache DIR               cache folder (default: .tinympq-cache beside the output folder)
       --no-cache                run every stage, store nothing
       --no-wait                 exit 9 instead of waiting when another run holds the lock

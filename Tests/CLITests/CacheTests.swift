@@ -45,7 +45,7 @@ import Testing
             .write(to: budget, atomically: true, encoding: .utf8)
         #expect(try runProcess(try tinympqBinary(), args).status == 0)
         let edited = try String(contentsOf: out.appendingPathComponent("digits_cnn/logs/02-search.log"), encoding: .utf8)
-        #expect(edited.contains("changed: the budget") && edited.contains("sensitivity table restored from cache"), "\(edited)")
+        #expect(edited.contains("changed: the budget") && edited.contains("sensitivity restored from cache"), "\(edited)")
         // New calibration data: parse stays cached, search and later rerun.
         let npz = w.appendingPathComponent("digits_cnn.npz")
         try FileManager.default.removeItem(at: npz)
@@ -91,7 +91,7 @@ import Testing
         let s = try stages(out)
         #expect(s.count == 4 && s.values.allSatisfy { $0["cached"] as? Bool == false }, "\(s)")
         let search = try String(contentsOf: out.appendingPathComponent("digits_cnn/logs/02-search.log"), encoding: .utf8)
-        #expect(search.contains("changed: the tool (its executable)") && !search.contains("sensitivity table restored"), "\(search)")
+        #expect(search.contains("changed: the tool (its executable)") && !search.contains("sensitivity restored from cache"), "\(search)")
         let again = try runProcess(changed, args, cwd: Fixtures.packageRoot)
         #expect(again.status == 0, "\(again.stderr)")
         let s2 = try stages(out)

@@ -5,14 +5,17 @@ import Graph
 import Quantize
 
 /// Stage 5: the integer model → a C project, built and run on the host (bit-exact against the
-/// Swift engine, always) and on emulated Cortex-M4 and M7 (when the cross toolchain and QEMU
-/// are installed), with the linker's section sizes beside the memory model's figures.
+/// Swift engine, always) and on the budget's emulated Cortex-M target (others with `--targets`;
+/// several build and run in parallel) when the cross toolchain and QEMU are installed, with
+/// the linker's section sizes beside the memory model's figures.
 public enum CodegenStage {
     public static let name = "codegen"
     public static let number = 5
     /// Bump when what this stage produces for the same inputs changes.
     public static let implementationVersion = 2
-    public static let targets = ["cortex-m4", "cortex-m7"]
+
+    /// The targets codegen builds and runs: `--targets` when given, else the budget's target.
+    static func targets(_ c: StageContext) -> [String] { c.options.targets ?? [c.budget.target] }
 
     public struct Output: Codable, Sendable {
         public var identifier: String
@@ -51,8 +54,8 @@ public enum CodegenStage {
         }
     }
 
-    public static func run(model: QuantizedModel, graph: Graph, name: String, budget: Budget, resources: PipelineResources, testInput: Tensor,
-                           scratch: URL, log: StageLog) throws -> (Output, [String: Data]) {
+    public static func run(model: QuantizedModel, graph: Graph, name: String, budget: Budget, targets: [String], resources: PipelineResources,
+                           testInput: Tensor, scratch: URL, log: StageLog) throws -> (Output, [String: Data]) {
         let mm = MemoryModel(graph: graph)
         let arena = mm.arena { model.tensors[$0]?.quant.bits ?? 8 }
         let runtime = resources.directory.appendingPathComponent("runtime")
@@ -72,11 +75,9 @@ public enum CodegenStage {
         let host = try ProjectBuild.host(project, in: scratch) { log.line($0) }
         if !host.compiled { problems.append("the generated C does not compile on the host (see the log)") }
         else if !host.bitExact { problems.append("host build is not bit-exact with the Swift engine") }
-        var results: [ProjectBuild.TargetResult] = []
         let plugin = try ProjectBuild.buildPlugin(source: runtime.appendingPathComponent("qemu/icount.c"), in: scratch)
-        for p in profiles {
-            if Cancellation.isCancelled { throw CancellationError() }
-            let r = try ProjectBuild.target(project, p, flashBudget: budget.flash, ramBudget: budget.ram, in: scratch, plugin: plugin) { log.line($0) }
+        let results = try buildTargets(project, profiles, budget: budget, scratch: scratch, plugin: plugin, log: log)
+        for (p, r) in zip(profiles, results) {
             if let m = r.linkerMessage { problems.append("\(p.name): the linker rejected the build: \(m)") }
             if r.ran && !r.bitExact { problems.append("\(p.name): not bit-exact under QEMU") }
             if let params = r.sections[".nn_params"], params != max(project.parameterBytes, 1) {
@@ -85,7 +86,6 @@ public enum CodegenStage {
             if let a = r.sections[".nn_arena"], a != max(project.arenaBytes, 1) {
                 problems.append("\(p.name): .nn_arena is \(a) B, the planner says \(project.arenaBytes) B")
             }
-            results.append(r)
         }
         for p in problems { log.line("PROBLEM: \(p)") }
         var files: [String: Data] = [:]
@@ -93,6 +93,30 @@ public enum CodegenStage {
         return (Output(identifier: project.identifier, parameterBytes: project.parameterBytes, arenaBytes: project.arenaBytes, hostBitExact: host.bitExact,
                        targets: results, passed: problems.isEmpty, problems: problems, layers: layerInfo(model)), files)
     }
+}
+
+extension CodegenStage {
+    /// Builds and runs the project for each target, in parallel when there are several (each
+    /// under `build/<target>/`; compilers and QEMU are processes of their own).
+    static func buildTargets(_ project: CProject, _ profiles: [TargetProfile], budget: Budget, scratch: URL, plugin: URL?,
+                             log: StageLog) throws -> [ProjectBuild.TargetResult] {
+        let slots = Slots<Result<ProjectBuild.TargetResult, any Error>>(count: profiles.count)
+        let flash = budget.flash, ram = budget.ram
+        DispatchQueue.concurrentPerform(iterations: profiles.count) { i in
+            if Cancellation.isCancelled { return slots.set(i, .failure(CancellationError())) }
+            slots.set(i, Result { try ProjectBuild.target(project, profiles[i], flashBudget: flash, ramBudget: ram, in: scratch, plugin: plugin) { log.line($0) } })
+        }
+        return try slots.values.map { try ($0 ?? .failure(CancellationError())).get() }
+    }
+}
+
+/// Results written by concurrent workers, one slot each.
+final class Slots<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [T?]
+    init(count: Int) { items = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ v: T) { lock.withLock { items[i] = v } }
+    var values: [T?] { lock.withLock { items } }
 }
 
 /// `report.json` → `codegen`.
@@ -164,5 +188,27 @@ public struct CodegenReport: Codable, Sendable {
             s += Markdown.table(["#", "layer", "op", "bits in/w/out", "MACs", "instructions", "per MAC", "share"], rows, rightAligned: [0, 4, 5, 6, 7])
         }
         return s
+    }
+}
+
+extension CodegenStage: PipelineStage {
+    static let inputs: [StageInput] = [.graph, .quantized, .memoryBudget, .calibration, .validation, .outputName, .runtime, .targets, .toolchain]
+
+    /// Only for a model that passed validation, and only where the C runtime was found.
+    static func applies(_ c: StageContext) -> Bool {
+        (c.report.validation?.passed ?? true) && c.options.resources != nil
+    }
+
+    static func run(_ c: StageContext, log: StageLog) throws -> StageOutput {
+        guard let resources = c.options.resources else { throw CodegenError("the pipeline folder (runtime, targets) was not found") }
+        let g = try c.graph(log)
+        let (data, _) = try c.dataAndStats(log)
+        let (model, _) = try c.quantized()
+        let scratch = (c.options.cacheDirectory ?? FileManager.default.temporaryDirectory).appendingPathComponent("tmp/codegen-\(c.folder)-\(getpid())")
+        let (o, files) = try run(model: model, graph: g, name: c.folder, budget: c.budget, targets: targets(c), resources: resources,
+                                 testInput: data.validation.item(0), scratch: scratch, log: log)
+        var r = c.emptyReport()
+        r.codegen = CodegenReport(o)
+        return StageOutput(files: files, report: r, markdown: CodegenReport.markdown(o))
     }
 }

@@ -71,3 +71,15 @@ public struct GraphSummary: Codable, Sendable, Equatable {
                         largestActivationBytes8: stats.map(\.outputElements).max() ?? 0, peakInOutBytes8: peak)
     }
 }
+
+extension ParseStage: PipelineStage {
+    static let inputs: [StageInput] = [.model, .inputShape]
+
+    static func run(_ c: StageContext, log: StageLog) throws -> StageOutput {
+        let (g, summary) = try run(model: c.model, inputShape: c.inputShape, log: log)
+        c.keep(graph: g)
+        var r = c.emptyReport()
+        r.graph = summary.totals
+        return try StageOutput(files: ["graph.json": jsonData(summary)], report: r, markdown: summary.markdown)
+    }
+}

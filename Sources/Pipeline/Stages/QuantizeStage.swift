@@ -27,3 +27,22 @@ public enum QuantizeStage {
         return Result(model: model, withoutBiasCorrection: plain, policy: policy, policySource: policySource)
     }
 }
+
+extension QuantizeStage: PipelineStage {
+    static let inputs: [StageInput] = [.graph, .policy, .calibration]
+    /// The cache-only product the validation compares against.
+    static let withoutBiasCorrectionFile = "quantized-without-bias-correction.json"
+
+    static func run(_ c: StageContext, log: StageLog) throws -> StageOutput {
+        let g = try c.graph(log)
+        let (_, stats) = try c.dataAndStats(log)
+        let q = try run(graph: g, policy: try c.policy(), policySource: c.policySource, stats: stats, log: log)
+        var r = c.emptyReport()
+        let pr = PolicyReport(q.model, source: q.policySource)
+        r.policy = pr
+        r.quantize = .init(parameterBytes: q.model.parameterBytes, layers: q.model.layers.count)
+        return try StageOutput(files: ["quantized.json": jsonData(q.model)],
+                               internalFiles: [withoutBiasCorrectionFile: jsonData(q.withoutBiasCorrection)],
+                               report: r, markdown: pr.markdown(q.model))
+    }
+}

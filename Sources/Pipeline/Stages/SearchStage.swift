@@ -1,4 +1,5 @@
 import Foundation
+import Footprint
 import Graph
 import Quantize
 import Search
@@ -11,8 +12,6 @@ public enum SearchStage {
     public static let implementationVersion = 1
     /// Calibration images the sensitivity table is measured on.
     public static let sensitivityImages = 32
-    /// Bump when the sensitivity table measured for the same inputs changes.
-    public static let sensitivityImplementationVersion = 1
 
     public struct Outcome: Sendable {
         public var chosen: SearchResult
@@ -36,7 +35,7 @@ public enum SearchStage {
         _ = try Quantizer.quantize(graph: graph, policy: .uniform(8), stats: stats, options: .init(biasCorrection: false))
         let images = min(sensitivityImages, data.calibration.shape[0])
         let sub = Tensor.stack((0..<images).map { data.calibration.item($0) })
-        let bitsSet = Array(Set(b.weightBits + b.activationBits)).sorted()
+        let bitsSet = sensitivityBits(budget)
         let t0 = Date()
         let computeTable = { try Sensitivity.measure(graph: graph, stats: stats, images: sub, bits: bitsSet, threads: threads) { log.line($0) } }
         let table = try cachedTable.map { try $0(bitsSet, computeTable) } ?? computeTable()
@@ -75,7 +74,7 @@ public enum SearchStage {
         }
         // How well the additive score ranks fully quantized models.
         var policies = [Policy.uniform(8)] + results.filter(\.evaluation.fits).map(\.policy)
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededGenerator(seed: budget.search.seed)
         for _ in 0..<3 {
             policies.append(space.policy(weights: space.weightLayers.map { _ in b.weightBits.randomElement(using: &rng) ?? 8 },
                                          activations: space.activationTensors.map { _ in b.activationBits.randomElement(using: &rng) ?? 8 }))
@@ -113,7 +112,65 @@ public enum SearchStage {
     }
 }
 
+/// SplitMix64: the search's random choices follow the budget's seed, so the same inputs give
+/// the same policy, report and cache entries.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
 public struct SearchStageError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+}
+
+extension SearchStage: PipelineStage {
+    static let inputs: [StageInput] = [.graph, .budget, .calibration, .given]
+
+    static func run(_ c: StageContext, log: StageLog) throws -> StageOutput {
+        let g = try c.graph(log)
+        let (data, stats) = try c.dataAndStats(log)
+        let budget = c.budget
+        var r = c.emptyReport()
+        if let (p, src) = try c.givenPolicy(graph: g) {
+            log.line("search skipped: policy given by \(src)")
+            r.budget = BudgetReport(budget, method: "given")
+            r.footprint = FootprintReport(model: MemoryModel(graph: g), policy: p, budget: budget)
+            return try StageOutput(files: ["policy.json": jsonData(p)], report: r,
+                                   markdown: "## Search\n\n- skipped: policy given by \(src)\n" + (r.footprint?.markdown(budget) ?? ""))
+        }
+        let outcome = try run(graph: g, budget: budget, stats: stats, data: data, threads: c.options.threads, log: log) { _, compute in
+            try c.cached(SensitivityStep.self, log: log, compute)
+        }
+        let fp = FootprintReport(model: outcome.space.memory, policy: outcome.chosen.policy, budget: budget)
+        let sr = SearchReport(outcome)
+        r.budget = BudgetReport(budget, method: outcome.chosen.method)
+        r.search = sr
+        r.footprint = fp
+        return try StageOutput(files: ["policy.json": jsonData(PolicyFile(outcome: outcome, footprint: fp, budget: budget)),
+                                       "sensitivity.json": jsonData(outcome.table)],
+                               report: r, markdown: sr.markdown(budget: budget, footprint: fp))
+    }
+
+    /// The bit-widths the sensitivity table is measured at: every width the budget allows.
+    static func sensitivityBits(_ budget: Budget) -> [Int] {
+        let b = budget.searchBudget
+        return Array(Set(b.weightBits + b.activationBits)).sorted()
+    }
+}
+
+/// The sensitivity table, a sub-step of the search with a cache entry of its own: it depends on
+/// the graph, the calibration data and the bit-widths only, so a budget edit re-searches
+/// without re-measuring it.
+enum SensitivityStep: CachedStep {
+    static let name = "sensitivity"
+    static let implementationVersion = 1
+    static let inputs: [StageInput] = [.graph, .calibration, .sensitivityBits]
 }

@@ -45,3 +45,18 @@ public enum ValidateStage {
                       accuracyDrop: drop, passed: passed)
     }
 }
+
+extension ValidateStage: PipelineStage {
+    static let inputs: [StageInput] = [.graph, .quantized, .plain, .calibration, .validation, .gate]
+
+    static func run(_ c: StageContext, log: StageLog) throws -> StageOutput {
+        let g = try c.graph(log)
+        let (data, _) = try c.dataAndStats(log)
+        let (model, plain) = try c.quantized()
+        let result = QuantizeStage.Result(model: model, withoutBiasCorrection: plain, policy: try c.policy(), policySource: c.policySource)
+        let v = try run(graph: g, quantized: result, data: data, maxAccuracyDrop: c.gate, threads: c.options.threads, log: log)
+        var r = c.emptyReport()
+        r.validation = ValidationReport(v)
+        return try StageOutput(files: ["validation.json": jsonData(v)], report: r, markdown: ValidationReport.markdown(v))
+    }
+}
