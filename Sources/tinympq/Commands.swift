@@ -68,7 +68,7 @@ enum Commands {
         for m in models {
             for r in runner.run(model: m) {
             if r.exitCode == .ok {
-                print("\(r.model): ok -> \(r.outputFolder.path)/report.md")
+                print("\(r.model): ok -> \(r.outputFolder.path)/report.md" + (r.published ? "" : " (unchanged, not published again)"))
             } else {
                 warn("\(r.model): FAILED: \(r.message)\n  details: \(r.outputFolder.path)/report.md")
                 if worst == .ok || r.exitCode.rawValue < worst.rawValue { worst = r.exitCode }

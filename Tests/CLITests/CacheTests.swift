@@ -97,4 +97,60 @@ import Testing
         let s2 = try stages(out)
         #expect(s2.count == 4 && s2.values.allSatisfy { $0["cached"] as? Bool == true }, "\(s2)")
     }
+
+    /// The same model bytes under a second name: the restored or rebuilt C carries the new
+    /// name (issue 17), and codegen builds only the budget's target (cortex-m4 here).
+    @Test func codegenCarriesItsOwnModelNameAndOnlyTheBudgetsTarget() throws {
+        let dir = try digits()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let w = dir.appendingPathComponent("w"), out = dir.appendingPathComponent("out"), cache = dir.appendingPathComponent("cache")
+        let fm = FileManager.default
+        try fm.moveItem(at: w.appendingPathComponent("digits_cnn.budget.json"), to: w.appendingPathComponent("budget.json"))
+        try fm.moveItem(at: w.appendingPathComponent("digits_cnn.onnx"), to: w.appendingPathComponent("alpha.onnx"))
+        let args = ["run", w.path, "--out", out.path, "--cache", cache.path]
+        let r1 = try runProcess(try tinympqBinary(), args, cwd: Fixtures.packageRoot)
+        #expect(r1.status == 0, "\(r1.stdout)\(r1.stderr)")
+        try fm.moveItem(at: w.appendingPathComponent("alpha.onnx"), to: w.appendingPathComponent("beta.onnx"))
+        let r2 = try runProcess(try tinympqBinary(), args, cwd: Fixtures.packageRoot)
+        #expect(r2.status == 0, "\(r2.stdout)\(r2.stderr)")
+        let c = out.appendingPathComponent("beta/c")
+        #expect(fm.fileExists(atPath: c.appendingPathComponent("include/beta.h").path))
+        #expect(!fm.fileExists(atPath: c.appendingPathComponent("include/alpha.h").path))
+        let source = try String(contentsOf: c.appendingPathComponent("src/beta.c"), encoding: .utf8)
+        #expect(source.contains("beta_run") && !source.contains("alpha"))
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("beta/report.json"))) as? [String: Any]
+        let targets = (report?["codegen"] as? [String: Any])?["targets"] as? [String: Any]
+        #expect(targets.map { Array($0.keys) } == ["cortex-m4"], "\(String(describing: targets))")
+        // Parse to validate are restored: only the name-dependent stage reran.
+        let stages = report?["stages"] as? [String: [String: Any]] ?? [:]
+        #expect(stages["validate"]?["cached"] as? Bool == true && stages["codegen"]?["cached"] as? Bool == false, "\(stages)")
+    }
+
+    /// Seeded search: two runs of the same inputs into separate caches give the same bytes.
+    @Test func twoRunsIntoSeparateCachesGiveIdenticalResults() throws {
+        let dir = try digits()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let w = dir.appendingPathComponent("w")
+        var outputs: [URL] = []
+        for i in 0..<2 {
+            let out = dir.appendingPathComponent("out\(i)")
+            let r = try runProcess(try tinympqBinary(), ["run", w.path, "--out", out.path, "--cache", dir.appendingPathComponent("cache\(i)").path,
+                                                         "--until", "validate"], cwd: Fixtures.packageRoot)
+            #expect(r.status == 0, "\(r.stderr)")
+            outputs.append(out.appendingPathComponent("digits_cnn"))
+        }
+        for f in ["policy.json", "quantized.json", "sensitivity.json", "validation.json"] {
+            #expect(try Data(contentsOf: outputs[0].appendingPathComponent(f)) == Data(contentsOf: outputs[1].appendingPathComponent(f)), "\(f)")
+        }
+        // report.json's search fields, without the searchers' wall-clock seconds.
+        func search(_ folder: URL) throws -> Data {
+            let r = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("report.json"))) as? [String: Any]
+            var s = r?["search"] as? [String: Any] ?? [:]
+            s["comparison"] = (s["comparison"] as? [[String: Any]])?.map { $0.filter { $0.key != "seconds" } }
+            return try JSONSerialization.data(withJSONObject: s, options: [.sortedKeys])
+        }
+        let s0 = try search(outputs[0])
+        #expect(s0.count > 100)
+        #expect(try s0 == search(outputs[1]), "\(String(decoding: s0, as: UTF8.self))")
+    }
 }
