@@ -35,12 +35,15 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["Graph", "Import", "Quantize", "Footprint", "Search", "Codegen", "CSupport"]),
         .target(name: "Watch", dependencies: ["Pipeline", "CInotifyTools"]),
         .executableTarget(name: "tinympq", dependencies: ["Pipeline", "Watch", "Import", "Graph", "Quantize", "Search", "Codegen", "Kernels", "Footprint"]),
-        .target(name: "TestSupport", dependencies: ["Graph", "Import"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Graph", "Import", "Codegen"], path: "Tests/TestSupport"),
+        // Several of these write to one cache at once in PipelineTests.
+        .executableTarget(name: "StoreStress", dependencies: ["Pipeline"], path: "Tests/StoreStress"),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Kernels", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "Graph", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "QuantizeTests", dependencies: ["Quantize", "Footprint", "Graph", "Import", "Kernels", "TestSupport"]),
         .testTarget(name: "CodegenTests", dependencies: ["Codegen", "Quantize", "Footprint", "Graph", "Import", "Kernels", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Graph", "Kernels", "TestSupport"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Quantize", "Footprint", "Graph", "Import", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,13 +1,16 @@
 import Dispatch
 import Foundation
 
-/// Runs a tool with an argument array (never a shell), waiting through a termination handler,
-/// with stdout and stderr collected through files (no pipe dead-locks) and a wall-clock limit.
+/// What a finished program did: its exit status, whether it was stopped at the time limit, and
+/// its output.
 public struct ToolRun: Sendable {
     public var command: [String]
     public var status: Int32
     public var timedOut: Bool
+    /// Standard output, with standard error interleaved unless it was asked for separately.
     public var output: String
+    /// Standard error when run with `separateErrorOutput`, else empty.
+    public var errorOutput: String = ""
 
     public var ok: Bool { status == 0 && !timedOut }
 }
@@ -23,17 +26,27 @@ public enum Toolchain {
         return nil
     }
 
-    public static func run(_ tool: URL, _ args: [String], in dir: URL, timeout: Double) throws -> ToolRun {
-        let out = dir.appendingPathComponent(".tool-output-\(UUID().uuidString)")
+    /// Runs a program with an argument array (never a shell) and waits for it through a
+    /// termination handler (not `waitUntilExit`); output is collected through files, so a large
+    /// output cannot dead-lock on a full pipe. Past `timeout` seconds it gets SIGTERM, 2 s later
+    /// SIGKILL. The one process runner of the tool and of the tests.
+    public static func run(_ tool: URL, _ args: [String], in dir: URL? = nil, timeout: Double, environment: [String: String]? = nil,
+                           separateErrorOutput: Bool = false) throws -> ToolRun {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tinympq-run-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let out = scratch.appendingPathComponent("out"), err = scratch.appendingPathComponent("err")
         FileManager.default.createFile(atPath: out.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: out) }
+        FileManager.default.createFile(atPath: err.path, contents: nil)
         let p = Process()
         p.executableURL = tool
         p.arguments = args
-        p.currentDirectoryURL = dir
-        let fh = try FileHandle(forWritingTo: out)
-        p.standardOutput = fh
-        p.standardError = fh
+        if let dir { p.currentDirectoryURL = dir }
+        if let environment { p.environment = environment }
+        let outHandle = try FileHandle(forWritingTo: out)
+        let errHandle = separateErrorOutput ? try FileHandle(forWritingTo: err) : outHandle
+        p.standardOutput = outHandle
+        p.standardError = errHandle
         p.standardInput = FileHandle.nullDevice
         let done = DispatchSemaphore(value: 0)
         p.terminationHandler = { _ in done.signal() }
@@ -47,9 +60,11 @@ public enum Toolchain {
                 done.wait()
             }
         }
-        try? fh.close()
-        let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
-        return ToolRun(command: [tool.lastPathComponent] + args, status: p.terminationStatus, timedOut: timedOut, output: text)
+        try? outHandle.close()
+        if separateErrorOutput { try? errHandle.close() }
+        func text(_ u: URL) -> String { String(decoding: (try? Data(contentsOf: u)) ?? Data(), as: UTF8.self) }
+        return ToolRun(command: [tool.lastPathComponent] + args, status: p.terminationStatus, timedOut: timedOut, output: text(out),
+                       errorOutput: separateErrorOutput ? text(err) : "")
     }
 }
 

@@ -61,6 +61,8 @@ public struct ModelRun: Sendable {
     public var outputFolder: URL
     public var exitCode: ExitCode
     public var message: String
+    /// False when the output folder already held this result (nothing changed) and was kept.
+    public var published = true
 }
 
 /// Runs the stages for each model and budget and publishes `output/NAME/` atomically.
@@ -76,6 +78,7 @@ public struct PipelineRunner {
 
     /// One run per budget of the model's budget file (one output folder each).
     public func run(model: URL) -> [ModelRun] {
+        if !options.dryRun { removeLeftovers() }
         let name = Discovery.outputName(model)
         let budgetURL = options.budget ?? options.resources.flatMap { BudgetFile.find(model: model, resources: $0) }
         var budgets: [Budget] = []
@@ -92,6 +95,13 @@ public struct PipelineRunner {
         return budgets.map { b in
             runOne(model: model, folder: budgets.count > 1 ? name + "." + Names.fileName(b.name ?? "budget") : name, budget: b, configError: nil)
         }
+    }
+
+    /// Removes what processes killed mid-way left behind: staging folders in the output
+    /// folder, scratch files in the cache.
+    func removeLeftovers() {
+        for name in StagedFolder.removeLeftovers(in: options.outputDirectory) { say("removed \(name), left by an interrupted run") }
+        if let dir = options.cacheDirectory { (try? ArtifactStore(root: dir))?.removeLeftovers() }
     }
 
     /// One output folder: the stages up to `--until`, the gates, then one atomic publish.

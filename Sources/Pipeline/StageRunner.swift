@@ -40,6 +40,8 @@ struct StageRunner {
     var dryRun = false
     /// What each stage did or would do (for `explain`).
     var explanations: [String] = []
+    /// Each stage's cache key (or failure), in order: what the published folder was made from.
+    var trail: [String] = []
 
     init(folder: String, model: URL, store: ArtifactStore?, say: @escaping @Sendable (String) -> Void) {
         self.folder = folder
@@ -58,6 +60,7 @@ struct StageRunner {
             return nil
         }
         let key = cacheKey(components)
+        trail.append("\(name) \(key)")
         let log = StageLog(stage: name)
         let logPath = Self.logPath(name, number)
         // A cache hit: restore the product and its original log.
@@ -117,6 +120,7 @@ struct StageRunner {
 
     /// Records a failure of `stage` that happened before its body could run.
     mutating func fail(_ stage: String, _ number: Int, _ error: Error) {
+        trail.append("\(stage) failed: \(error)")
         let log = StageLog(stage: stage)
         log.line("error: \(error)")
         let path = Self.logPath(stage, number)
@@ -158,14 +162,29 @@ struct StageRunner {
         return "changed: " + changed.map(StageInput.describe).joined(separator: ", ")
     }
 
-    /// Writes report.json, report.md, report.html and everything gathered, then swaps it in.
+    /// The model file this run is for, as `manifest.json` records it (symlinks resolved).
+    var source: String { model.standardizedFileURL.resolvingSymlinksInPath().path }
+
+    /// Writes report.json, report.md, report.html and everything gathered, then swaps it in;
+    /// refuses to replace a folder that another model file, which still exists, published.
     func publish(to target: URL) -> ModelRun {
+        let previous = Manifest.read(target)
+        if let owner = previous?.source, owner != source, FileManager.default.fileExists(atPath: owner) {
+            return ModelRun(model: folder, outputFolder: target, exitCode: .usage,
+                            message: "\(target.path)/ holds the results of \(owner); \(model.path) would replace them, so nothing was written for it: "
+                                + "rename one of the two files (output folders are named after the file's stem)")
+        }
+        // Made from the same stage keys, with the same outcome, and intact: already published.
+        let inputs = SHA256.hex(Data((trail + ["exit \(exit.rawValue)", message]).joined(separator: "\n").utf8))
+        if let previous, previous.source == source, previous.inputs == inputs, previous.isIntact(target) {
+            return ModelRun(model: folder, outputFolder: target, exitCode: exit, message: message, published: false)
+        }
         do {
             var all = files
             all.append(("report.json", try jsonData(report)))
             all.append(("report.md", Data(report.markdown(sections: sections).utf8)))
             all.append(("report.html", Data(HTMLReport.render(report).utf8)))
-            all.append(("manifest.json", try jsonData(Manifest(report: report, files: all))))
+            all.append(("manifest.json", try jsonData(Manifest(report: report, source: source, inputs: inputs, files: all))))
             let staged = try StagedFolder(target: target)
             do {
                 for (path, data) in all { try staged.write(path, data) }
@@ -184,15 +203,34 @@ struct StageRunner {
     }
 }
 
-/// `manifest.json`, written last: every published file with its digest, and the stage status.
-struct Manifest: Encodable {
+/// `manifest.json`, written last: every published file with its digest, the stage status, and
+/// the model file the folder belongs to.
+struct Manifest: Codable {
     var tool = ToolInfo.version
     var model: String
+    /// The model file's path (symlinks resolved).
+    var source: String?
+    /// A digest of every stage's cache key and the outcome: equal means a rerun would publish
+    /// the same content, so it does not publish again.
+    var inputs: String?
     var stages: [String: RunReport.StageStatus]
     var files: [String: String]
 
-    init(report: RunReport, files: [(String, Data)]) {
+    /// The manifest of a published folder, if it has a readable one.
+    static func read(_ folder: URL) -> Manifest? {
+        guard let d = try? Data(contentsOf: folder.appendingPathComponent("manifest.json")) else { return nil }
+        return try? JSONDecoder().decode(Manifest.self, from: d)
+    }
+
+    /// Every file the manifest lists is there with its digest.
+    func isIntact(_ folder: URL) -> Bool {
+        files.allSatisfy { name, digest in (try? fileDigest(folder.appendingPathComponent(name))) == digest }
+    }
+
+    init(report: RunReport, source: String, inputs: String, files: [(String, Data)]) {
         model = report.model
+        self.source = source
+        self.inputs = inputs
         stages = report.stages
         var f: [String: String] = [:]
         for (n, d) in files { f[n] = SHA256.hex(d) }

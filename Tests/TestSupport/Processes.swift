@@ -1,4 +1,4 @@
-import Dispatch
+import Codegen
 import Foundation
 
 /// The result of running a program to completion.
@@ -8,31 +8,11 @@ public struct ProcessResult: Sendable {
     public var stderr: String
 }
 
-/// Runs `executable` with `arguments` (no shell), waiting through a termination handler (not
-/// `waitUntilExit`, which polls the run loop) and collecting output through temporary files,
-/// so large outputs cannot dead-lock on a full pipe.
+/// Runs `executable` with `arguments` through the tool's own process runner
+/// (`Toolchain.run`: no shell, a termination handler, output through files, a time limit).
 public func runProcess(_ executable: URL, _ arguments: [String], cwd: URL? = nil, timeout: Double = 300) throws -> ProcessResult {
-    let dir = Fixtures.temporaryDirectory("proc")
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let out = dir.appendingPathComponent("out"), err = dir.appendingPathComponent("err")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
-    let p = Process()
-    p.executableURL = executable
-    p.arguments = arguments
-    if let cwd { p.currentDirectoryURL = cwd }
-    p.standardOutput = try FileHandle(forWritingTo: out)
-    p.standardError = try FileHandle(forWritingTo: err)
-    let done = DispatchSemaphore(value: 0)
-    p.terminationHandler = { _ in done.signal() }
-    try p.run()
-    if done.wait(timeout: .now() + timeout) == .timedOut {
-        p.terminate()
-        done.wait()
-    }
-    return ProcessResult(status: p.terminationStatus,
-                         stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                         stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    let r = try Toolchain.run(executable, arguments, in: cwd, timeout: timeout, separateErrorOutput: true)
+    return ProcessResult(status: r.status, stdout: r.output, stderr: r.errorOutput)
 }
 
 /// The `tinympq` binary built by `swift build` (the newest of debug and release).

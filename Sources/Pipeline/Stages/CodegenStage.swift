@@ -55,7 +55,8 @@ public enum CodegenStage {
     }
 
     public static func run(model: QuantizedModel, graph: Graph, name: String, budget: Budget, targets: [String], resources: PipelineResources,
-                           testInput: Tensor, scratch: URL, log: StageLog) throws -> (Output, [String: Data]) {
+                           testInput: Tensor, scratch: URL, log: StageLog,
+                           cachedBuild: ((_ build: () throws -> Builds) throws -> Builds)? = nil) throws -> (Output, [String: Data]) {
         let mm = MemoryModel(graph: graph)
         let arena = mm.arena { model.tensors[$0]?.quant.bits ?? 8 }
         let runtime = resources.directory.appendingPathComponent("runtime")
@@ -68,15 +69,19 @@ public enum CodegenStage {
         }
         project.files["Makefile"] = Data(CEmitter.makefile(project, targets: profiles, flashBudget: budget.flash, ramBudget: budget.ram).utf8)
         log.line("\(project.identifier): \(project.layers) layers, \(project.parameterBytes) parameter bytes, arena \(project.arenaBytes) bytes")
-        try? FileManager.default.removeItem(at: scratch)
-        try project.write(to: scratch)
-        defer { try? FileManager.default.removeItem(at: scratch) }
+        let build = { () throws -> Builds in
+            try? FileManager.default.removeItem(at: scratch)
+            try project.write(to: scratch)
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            let host = try ProjectBuild.host(project, in: scratch) { log.line($0) }
+            let plugin = try ProjectBuild.buildPlugin(source: runtime.appendingPathComponent("qemu/icount.c"), in: scratch)
+            return Builds(host: host, targets: try buildTargets(project, profiles, budget: budget, scratch: scratch, plugin: plugin, log: log))
+        }
+        let builds = try cachedBuild.map { try $0(build) } ?? build()
+        let (host, results) = (builds.host, builds.targets)
         var problems: [String] = []
-        let host = try ProjectBuild.host(project, in: scratch) { log.line($0) }
         if !host.compiled { problems.append("the generated C does not compile on the host (see the log)") }
         else if !host.bitExact { problems.append("host build is not bit-exact with the Swift engine") }
-        let plugin = try ProjectBuild.buildPlugin(source: runtime.appendingPathComponent("qemu/icount.c"), in: scratch)
-        let results = try buildTargets(project, profiles, budget: budget, scratch: scratch, plugin: plugin, log: log)
         for (p, r) in zip(profiles, results) {
             if let m = r.linkerMessage { problems.append("\(p.name): the linker rejected the build: \(m)") }
             if r.ran && !r.bitExact { problems.append("\(p.name): not bit-exact under QEMU") }
@@ -93,6 +98,21 @@ public enum CodegenStage {
         return (Output(identifier: project.identifier, parameterBytes: project.parameterBytes, arenaBytes: project.arenaBytes, hostBitExact: host.bitExact,
                        targets: results, passed: problems.isEmpty, problems: problems, layers: layerInfo(model)), files)
     }
+}
+
+/// What building and running the project found, on the host and on each target. It does not
+/// depend on the model's name (only identifiers change with it), so it has a cache entry of
+/// its own: the same model under another name re-emits its C but does not rebuild it.
+public struct Builds: Codable, Sendable {
+    public var host: ProjectBuild.HostResult
+    public var targets: [ProjectBuild.TargetResult]
+}
+
+/// The builds and runs of codegen, a sub-step keyed by everything codegen reads but the name.
+enum CodegenBuildStep: CachedStep {
+    static let name = "codegen-build"
+    static let implementationVersion = 1
+    static let inputs = CodegenStage.inputs.filter { $0 != .outputName }
 }
 
 extension CodegenStage {
@@ -204,9 +224,11 @@ extension CodegenStage: PipelineStage {
         let g = try c.graph(log)
         let (data, _) = try c.dataAndStats(log)
         let (model, _) = try c.quantized()
-        let scratch = (c.options.cacheDirectory ?? FileManager.default.temporaryDirectory).appendingPathComponent("tmp/codegen-\(c.folder)-\(getpid())")
+        let scratch = c.store?.scratch("codegen") ?? FileManager.default.temporaryDirectory.appendingPathComponent("tinympq-codegen-\(getpid())-\(UUID().uuidString)")
         let (o, files) = try run(model: model, graph: g, name: c.folder, budget: c.budget, targets: targets(c), resources: resources,
-                                 testInput: data.validation.item(0), scratch: scratch, log: log)
+                                 testInput: data.validation.item(0), scratch: scratch, log: log) { build in
+            try c.cached(CodegenBuildStep.self, log: log, build)
+        }
         var r = c.emptyReport()
         r.codegen = CodegenReport(o)
         return StageOutput(files: files, report: r, markdown: CodegenReport.markdown(o))

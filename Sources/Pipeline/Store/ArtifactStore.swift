@@ -32,13 +32,28 @@ public struct ArtifactStore: Sendable {
         // An existing blob is kept only if it is intact (same size and content).
         if let existing = try? Data(contentsOf: url), existing.count == data.count, existing == data { return digest }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let tmp = root.appendingPathComponent("tmp").appendingPathComponent("\(digest).\(getpid()).\(UInt32.random(in: 0...UInt32.max))")
+        let tmp = scratch("blob-\(digest.prefix(16))")
         try data.write(to: tmp)
         guard rename(tmp.path, url.path) == 0 else {
             try? FileManager.default.removeItem(at: tmp)
             throw PublishError(path: url.path, errno: errno)
         }
         return digest
+    }
+
+    /// A fresh path under `tmp/` named `<pid>-<tag>-<random>`, so leftovers of a killed process
+    /// can be told apart from those of a running one.
+    public func scratch(_ tag: String) -> URL {
+        root.appendingPathComponent("tmp").appendingPathComponent("\(getpid())-\(tag)-\(UInt32.random(in: 0...UInt32.max))")
+    }
+
+    /// Removes what processes that no longer run left under `tmp/`.
+    public func removeLeftovers() {
+        let tmp = root.appendingPathComponent("tmp")
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? [] {
+            guard let pid = Int32(name.split(separator: "-").first ?? ""), !processIsAlive(pid) else { continue }
+            try? FileManager.default.removeItem(at: tmp.appendingPathComponent(name))
+        }
     }
 
     /// The blob, or nil when missing or damaged (a damaged blob is removed).
@@ -124,6 +139,14 @@ public struct RunRecord: Codable, Sendable {
     public var components: [String: String]
     public var product: String
     public var createdAt: Date
+
+    public init(stage: String, key: String, components: [String: String], product: String, createdAt: Date) {
+        self.stage = stage
+        self.key = key
+        self.components = components
+        self.product = product
+        self.createdAt = createdAt
+    }
 }
 
 /// What one stage produced: files for the output folder, files only the cache keeps, its part

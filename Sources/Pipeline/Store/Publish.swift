@@ -36,6 +36,24 @@ public struct StagedFolder {
 
     /// Removes the staging folder (after a failure or a cancelled stage).
     public func discard() { try? FileManager.default.removeItem(at: staging) }
+
+    /// Removes staging folders in `folder` that a process which no longer runs left behind (a
+    /// `kill -9` during publishing); those of running processes are left alone. Returns their names.
+    @discardableResult
+    public static func removeLeftovers(in folder: URL) -> [String] {
+        var removed: [String] = []
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where name.hasPrefix(".") {
+            guard let r = name.range(of: ".staging-", options: .backwards),
+                  let pid = Int32(name[r.upperBound...].split(separator: "-").first ?? ""), !processIsAlive(pid) else { continue }
+            if (try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))) != nil { removed.append(name) }
+        }
+        return removed
+    }
+}
+
+/// Whether a process with this id exists (it may belong to another user).
+func processIsAlive(_ pid: Int32) -> Bool {
+    pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
 }
 
 public struct PublishError: Error, CustomStringConvertible {
