@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "QuantizeTests", dependencies: ["Quantize", "Footprint", "Graph", "Import", "Kernels", "TestSupport"]),
         .testTarget(name: "CodegenTests", dependencies: ["Codegen", "Quantize", "Footprint", "Graph", "Import", "Kernels", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Graph", "Kernels", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Graph", "Search", "Kernels", "TestSupport"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Quantize", "Footprint", "Graph", "Import", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

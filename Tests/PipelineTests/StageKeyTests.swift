@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Search
 @testable import Pipeline
 import TestSupport
 import Testing
@@ -88,5 +89,32 @@ import Testing
         try Data("damaged".utf8).write(to: out.appendingPathComponent("digits_cnn/graph.json"))
         let third = try #require(runner.run(model: model).first)
         #expect(third.exitCode == .ok && third.published)
+    }
+}
+
+/// The search's random choices follow the budget's seed.
+@Suite struct SeededSearchTests {
+    @Test func sameSeedSameChecksOtherSeedOtherChecks() throws {
+        let watched = Fixtures.packageRoot.appendingPathComponent("watched")
+        let resources = PipelineResources(directory: Fixtures.packageRoot.appendingPathComponent("pipeline"))
+        var budget = try #require(try BudgetFile.load(watched.appendingPathComponent("digits_cnn.budget.json"), resources: resources).first)
+        let o = RunOptions(outputDirectory: Fixtures.temporaryDirectory("seed"), threads: 1, resources: resources)
+        let c = try StageContext(model: watched.appendingPathComponent("digits_cnn.onnx"), folder: "digits_cnn", options: o, budget: budget, store: nil)
+        let log = StageLog(stage: "search")
+        let g = try c.graph(log)
+        let (data, stats) = try c.dataAndStats(log)
+        var table: SensitivityTable? = nil
+        func scores(_ b: Budget) throws -> [Double] {
+            let outcome = try SearchStage.run(graph: g, budget: b, stats: stats, data: data, threads: 1, log: log) { _, compute in
+                if let table { return table }
+                table = try compute()
+                return table!
+            }
+            return outcome.checks.map(\.score) + [outcome.rankCorrelation ?? .nan]
+        }
+        let a = try scores(budget), b = try scores(budget)
+        #expect(a == b)
+        budget.search.seed += 1
+        #expect(try scores(budget) != a)
     }
 }
