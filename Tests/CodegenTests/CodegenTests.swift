@@ -144,23 +144,15 @@ import Testing
 
     /// The same cases on the emulated Cortex-M4, where the DSP instructions (SMLAD, SXTB16,
     /// SMLABB…) replace their portable C twins; with per-layer instruction counts.
-    @Test(arguments: cases)
+    @Test(.enabled(if: InstalledTools.armQEMU, Comment(rawValue: InstalledTools.armQEMUMissing)), arguments: cases)
     func kernelsMatchTheSwiftEngineOnCortexM4(_ k: Case) throws {
-        guard Toolchain.find("arm-none-eabi-gcc") != nil, Toolchain.find("qemu-system-arm") != nil else {
-            print("SKIP QEMU kernel case \(k): arm-none-eabi-gcc or qemu-system-arm not installed (scripts/deps.sh installs them; CI has them)")
-            return
-        }
         let seed = UInt64(k.inBits * 100 + k.wBits * 10 + k.outBits) * 2 + (k.depthwise ? 1 : 0)
         let (model, x) = try Self.model(k, seed: seed)
         try cortexM4BitExact(model, input: x, name: "m4_\(seed)", k)
     }
 
-    @Test(arguments: pointwiseCases)
+    @Test(.enabled(if: InstalledTools.armQEMU, Comment(rawValue: InstalledTools.armQEMUMissing)), arguments: pointwiseCases)
     func pointwiseMatchesTheSwiftEngineOnCortexM4(_ k: Case) throws {
-        guard Toolchain.find("arm-none-eabi-gcc") != nil, Toolchain.find("qemu-system-arm") != nil else {
-            print("SKIP QEMU pointwise case \(k): arm-none-eabi-gcc or qemu-system-arm not installed (scripts/deps.sh installs them; CI has them)")
-            return
-        }
         let (model, x) = try Self.model(k, seed: 3, pointwise: true)
         try cortexM4BitExact(model, input: x, name: "m4pw_\(k.inBits)\(k.wBits)\(k.outBits)", k)
     }
@@ -209,8 +201,19 @@ import Testing
         return (try Quantizer.quantize(graph: g, policy: p, stats: stats), cal.item(0))
     }
 
-    @Test(arguments: ["mobilenet_v1_025_32", "mobilenet_v2_035_32", "mnasnet_035_32", "mobilenet_v2_tfl_f16.tflite"])
-    func fixtureWithMixedPolicyIsBitExactOnHostAndQEMU(model name: String) throws {
+    static let mixedFixtures = ["mobilenet_v1_025_32", "mobilenet_v2_035_32", "mnasnet_035_32", "mobilenet_v2_tfl_f16.tflite"]
+
+    @Test(arguments: mixedFixtures)
+    func fixtureWithMixedPolicyIsBitExactOnHost(model name: String) throws {
+        try fixtureWithMixedPolicyIsBitExact(model: name, qemu: false)
+    }
+
+    @Test(.enabled(if: InstalledTools.armQEMU, Comment(rawValue: InstalledTools.armQEMUMissing)), arguments: mixedFixtures)
+    func fixtureWithMixedPolicyIsBitExactOnQEMU(model name: String) throws {
+        try fixtureWithMixedPolicyIsBitExact(model: name, qemu: true)
+    }
+
+    func fixtureWithMixedPolicyIsBitExact(model name: String, qemu: Bool) throws {
         let (model, x) = try fixtureModel(name, seed: 3)
         let usedW = Set(model.layers.compactMap { l -> Int? in if case .conv(let c) = l.op { return c.weightBits }; return nil })
         #expect(usedW == [2, 4, 8])
@@ -224,10 +227,9 @@ import Testing
         let dir = Fixtures.temporaryDirectory("cgm")
         defer { try? FileManager.default.removeItem(at: dir) }
         try p.write(to: dir)
-        let host = try ProjectBuild.host(p, in: dir) { _ in }
-        #expect(host.bitExact, "\(host.output)")
-        guard Toolchain.find("arm-none-eabi-gcc") != nil, Toolchain.find("qemu-system-arm") != nil else {
-            print("SKIP QEMU for \(name): arm-none-eabi-gcc or qemu-system-arm not installed (scripts/deps.sh installs them; CI has them)")
+        guard qemu else {
+            let host = try ProjectBuild.host(p, in: dir) { _ in }
+            #expect(host.bitExact, "\(host.output)")
             return
         }
         for t in ["cortex-m4", "cortex-m7"] {
@@ -238,11 +240,8 @@ import Testing
         }
     }
 
-    @Test func aBudgetTheLinkerRejectsSurfacesItsMessage() throws {
-        guard Toolchain.find("arm-none-eabi-gcc") != nil else {
-            print("SKIP linker test: arm-none-eabi-gcc not installed")
-            return
-        }
+    @Test(.enabled(if: InstalledTools.armGCC, Comment(rawValue: InstalledTools.armGCCMissing)))
+    func aBudgetTheLinkerRejectsSurfacesItsMessage() throws {
         let (model, x) = try fixtureModel("mobilenet_v1_025_32", seed: 1)
         let g = try OnnxImporter.load(Fixtures.url("mobilenet_v1_025_32.onnx"))
         let arena = MemoryModel(graph: g).arena { model.tensors[$0]?.quant.bits ?? 8 }

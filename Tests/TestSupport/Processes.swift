@@ -26,3 +26,14 @@ public func tinympqBinary() throws -> URL {
     }
     return best
 }
+
+/// Tools some tests need; a test that needs one is skipped without it (Swift Testing reports
+/// it as skipped, with the reason):
+/// `@Test(.enabled(if: InstalledTools.armQEMU, Comment(rawValue: InstalledTools.armQEMUMissing)))`.
+public enum InstalledTools {
+    public static let armGCC = Toolchain.find("arm-none-eabi-gcc") != nil
+    /// The cross compiler and the emulator.
+    public static let armQEMU = armGCC && Toolchain.find("qemu-system-arm") != nil
+    public static let armGCCMissing = "arm-none-eabi-gcc is not installed (scripts/deps.sh installs it)"
+    public static let armQEMUMissing = "arm-none-eabi-gcc or qemu-system-arm is not installed (scripts/deps.sh installs them)"
+}
