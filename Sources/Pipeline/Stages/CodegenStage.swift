@@ -61,13 +61,16 @@ public enum CodegenStage {
         let arena = mm.arena { model.tensors[$0]?.quant.bits ?? 8 }
         let runtime = resources.directory.appendingPathComponent("runtime")
         var project = try CEmitter.emit(model: model, arena: arena, name: name, runtime: runtime, testInput: testInput)
-        let profiles = try targets.map { t -> TargetProfile in
-            let url = resources.directory.appendingPathComponent("targets/\(t).json")
+        func profile(_ t: String) throws -> TargetProfile {
+            let url = resources.targetProfile(t)
             do { return try JSONDecoder().decode(TargetProfile.self, from: Data(contentsOf: url)) } catch {
                 throw CodegenError("cannot read target profile \(url.lastPathComponent): \(error.localizedDescription)")
             }
         }
-        project.files["Makefile"] = Data(CEmitter.makefile(project, targets: profiles, flashBudget: budget.flash, ramBudget: budget.ram).utf8)
+        // The Makefile offers every known target; the stage builds and runs the chosen ones.
+        let profiles = try targets.map(profile)
+        let all = try resources.targets.sorted().map(profile)
+        project.files["Makefile"] = Data(CEmitter.makefile(project, targets: all, flashBudget: budget.flash, ramBudget: budget.ram).utf8)
         log.line("\(project.identifier): \(project.layers) layers, \(project.parameterBytes) parameter bytes, arena \(project.arenaBytes) bytes")
         let build = { () throws -> Builds in
             try? FileManager.default.removeItem(at: scratch)

@@ -70,7 +70,7 @@ enum StageInput: String, CaseIterable, Sendable {
     case outputName
     /// The C runtime codegen ships (`pipeline/runtime/`).
     case runtime
-    /// The target profiles codegen builds for, by name and content.
+    /// The targets codegen builds for, by name, and every target profile by content.
     case targets
     /// Which host compiler, cross compiler and emulator are installed.
     case toolchain

@@ -85,7 +85,8 @@ final class StageContext {
         case .runtime: return options.resources.map { CodeDigest.folder($0.runtime) } ?? "none"
         case .targets:
             guard let r = options.resources else { return "none" }
-            return CodegenStage.targets(self).map { "\($0)=\(CodeDigest.file(r.targetProfile($0)))" }.joined(separator: ",")
+            // The built targets by name; every profile by content (the Makefile lists them all).
+            return CodegenStage.targets(self).joined(separator: ",") + " " + CodeDigest.folder(r.directory.appendingPathComponent("targets"))
         case .toolchain: return ["cc", "arm-none-eabi-gcc", "qemu-system-arm"].map { Toolchain.find($0)?.path ?? "none" }.joined(separator: ",")
         }
     }
