@@ -42,6 +42,8 @@ struct StageRunner {
     var explanations: [String] = []
     /// Each stage's cache key (or failure), in order: what the published folder was made from.
     var trail: [String] = []
+    /// Some stage ran (was not restored from the cache): its log is new.
+    var ranSomething = false
 
     init(folder: String, model: URL, store: ArtifactStore?, say: @escaping @Sendable (String) -> Void) {
         self.folder = folder
@@ -83,6 +85,7 @@ struct StageRunner {
             explanations.append("\(name): would run (\(explain(name, components))); the stages after it would run too unless its output is unchanged")
             return nil
         }
+        ranSomething = true
         log.line("ran: " + explain(name, components))
         log.line("key \(key.prefix(16)): " + components.sorted { $0.key < $1.key }.filter { $0.key != "stage" }.map { "\($0.key)=\($0.value.prefix(24))" }.joined(separator: " "))
         do {
@@ -174,9 +177,10 @@ struct StageRunner {
                             message: "\(target.path)/ holds the results of \(owner); \(model.path) would replace them, so nothing was written for it: "
                                 + "rename one of the two files (output folders are named after the file's stem)")
         }
-        // Made from the same stage keys, with the same outcome, and intact: already published.
+        // Everything restored, from the same stage keys, with the same outcome, over an intact
+        // folder: it is already published (a restart does not publish it again).
         let inputs = SHA256.hex(Data((trail + ["exit \(exit.rawValue)", message]).joined(separator: "\n").utf8))
-        if let previous, previous.source == source, previous.inputs == inputs, previous.isIntact(target) {
+        if !ranSomething, let previous, previous.source == source, previous.inputs == inputs, previous.isIntact(target) {
             return ModelRun(model: folder, outputFolder: target, exitCode: exit, message: message, published: false)
         }
         do {

@@ -36,9 +36,10 @@ import Testing
         #expect(s.values.allSatisfy { $0["cached"] as? Bool == false })
         let log = try String(contentsOf: out.appendingPathComponent("digits_cnn/logs/02-search.log"), encoding: .utf8)
         #expect(log.contains("the cached result was missing or damaged"))
-        // Unchanged: everything restored.
-        #expect(try runProcess(try tinympqBinary(), args).status == 0)
-        #expect(try stages(out).values.allSatisfy { $0["cached"] as? Bool == true })
+        // Unchanged: everything restored, so the folder is not published again.
+        let same = try runProcess(try tinympqBinary(), args)
+        #expect(same.status == 0 && same.stdout.contains("(unchanged, not published again)"), "\(same.stdout)")
+        #expect(try stages(out).values.allSatisfy { $0["cached"] as? Bool == false })
         // A budget edit re-searches but reuses the sensitivity table (its own cache key).
         let budget = w.appendingPathComponent("digits_cnn.budget.json")
         try String(contentsOf: budget, encoding: .utf8).replacingOccurrences(of: "\"ram\": 1200", with: "\"ram\": 1100")
@@ -92,10 +93,11 @@ import Testing
         #expect(s.count == 4 && s.values.allSatisfy { $0["cached"] as? Bool == false }, "\(s)")
         let search = try String(contentsOf: out.appendingPathComponent("digits_cnn/logs/02-search.log"), encoding: .utf8)
         #expect(search.contains("changed: the tool (its executable)") && !search.contains("sensitivity restored from cache"), "\(search)")
+        // The same binary again restores everything: unchanged, so not even published again.
         let again = try runProcess(changed, args, cwd: Fixtures.packageRoot)
-        #expect(again.status == 0, "\(again.stderr)")
-        let s2 = try stages(out)
-        #expect(s2.count == 4 && s2.values.allSatisfy { $0["cached"] as? Bool == true }, "\(s2)")
+        #expect(again.status == 0 && again.stdout.contains("(unchanged, not published again)"), "\(again.stdout)")
+        let explain = try runProcess(changed, ["explain"] + args.dropFirst(), cwd: Fixtures.packageRoot)
+        #expect(["parse", "search", "quantize", "validate"].allSatisfy { explain.stdout.contains("\($0): cached") }, "\(explain.stdout)")
     }
 
     /// The same model bytes under a second name: the restored or rebuilt C carries the new
@@ -152,5 +154,23 @@ import Testing
         let s0 = try search(outputs[0])
         #expect(s0.count > 100)
         #expect(try s0 == search(outputs[1]), "\(String(decoding: s0, as: UTF8.self))")
+    }
+
+    /// Other targets on request: both Cortex-M targets are built and run (in parallel), each
+    /// bit-exact, and the restored result is the same.
+    @Test(.enabled(if: InstalledTools.armQEMU, Comment(rawValue: InstalledTools.armQEMUMissing)))
+    func severalTargetsOnRequest() throws {
+        let dir = try digits()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let w = dir.appendingPathComponent("w"), out = dir.appendingPathComponent("out")
+        let args = ["run", w.path, "--out", out.path, "--cache", dir.appendingPathComponent("cache").path, "--targets", "all"]
+        let r = try runProcess(try tinympqBinary(), args, cwd: Fixtures.packageRoot)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("digits_cnn/report.json"))) as? [String: Any]
+        let targets = (report?["codegen"] as? [String: Any])?["targets"] as? [String: [String: String]] ?? [:]
+        #expect(targets.keys.sorted() == ["cortex-m4", "cortex-m7"])
+        #expect(targets.values.allSatisfy { $0["ran"] == "true" && $0["bitExact"] == "true" }, "\(targets)")
+        let bad = try runProcess(try tinympqBinary(), args.dropLast() + ["cortex-m9"], cwd: Fixtures.packageRoot)
+        #expect(bad.status == 2 && bad.stderr.contains("cortex-m9"), "\(bad.stderr)")
     }
 }
