@@ -11,7 +11,7 @@ func warn(_ s: String) {
 
 enum Commands {
     static func run(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, valued: ["out", "threads", "input-shape", "until", "policy", "bits", "budget", "data", "validation-data", "max-accuracy-drop", "cache"],
+        let a = try Arguments(args, valued: ["out", "threads", "input-shape", "until", "policy", "bits", "budget", "data", "validation-data", "max-accuracy-drop", "cache", "shard"],
                               allowedFlags: ["no-cache", "no-wait", "explain-internal"])
         if a.flags.contains("help") {
             print(Help.run)
@@ -31,15 +31,26 @@ enum Commands {
             bits = try a.int("bits", default: 8, range: 2...8)
             guard [2, 4, 8].contains(bits!) else { throw UsageError("--bits must be 2, 4 or 8, got \(bits!)") }
         }
-        let options = RunOptions(outputDirectory: out, threads: try a.int("threads", default: 2, range: 1...64),
+        var options = RunOptions(outputDirectory: out, threads: try a.int("threads", default: 2, range: 1...64),
                                  inputShape: try a.shape("input-shape"), until: until, policy: a.options["policy"].map { URL(fileURLWithPath: $0) },
                                  uniformBits: bits, budget: a.options["budget"].map { URL(fileURLWithPath: $0) }, data: a.options["data"].map { URL(fileURLWithPath: $0) },
                                  validationData: a.options["validation-data"].map { URL(fileURLWithPath: $0) }, maxAccuracyDrop: gate,
                                  cacheDirectory: a.flags.contains("no-cache") ? nil : cacheDirectory(a, out: out))
-        let models = try Discovery.models(paths)
+        var models = try Discovery.models(paths)
         guard !models.isEmpty else {
             warn("tinympq: no models (*.onnx) found in \(paths.map(\.path).joined(separator: ", "))")
             return .noInputs
+        }
+        if let text = a.options["shard"] {
+            // Every shard lists the same jobs (models × budgets) and keeps its share.
+            let shard = try Shard(text)
+            let probe = PipelineRunner(options: options) { _ in }
+            let jobs = models.map { ($0, probe.jobs(model: $0)) }
+            let mine = shard.folders(jobs.flatMap(\.1))
+            options.only = mine
+            models = jobs.filter { !Set($0.1).isDisjoint(with: mine) }.map(\.0)
+            print("tinympq: shard \(shard): \(mine.count) of \(jobs.flatMap(\.1).count) jobs: \(mine.sorted().joined(separator: ", "))")
+            if models.isEmpty { return .ok }
         }
         if a.flags.contains("explain-internal") {
             var o = options

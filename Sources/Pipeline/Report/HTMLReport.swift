@@ -38,7 +38,7 @@ enum HTMLReport {
         h1{font-size:1.6em;margin-bottom:0}h2{border-bottom:1px solid #ccc;padding-bottom:2px;margin-top:1.6em}h3{font-size:1em;margin:1em 0 .3em}
         .sub{color:#555;margin-top:.2em}.bad{color:#b00}.ok{color:#070}.banner{border:1px solid #b00;padding:6px 10px;background:#fff3f3}
         table{border-collapse:collapse;margin:.5em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}
-        th{background:#eee}td.l,th.l{text-align:left}.wide{overflow-x:auto;max-width:100%}
+        th{background:#eee}td.l,th.l{text-align:left}.nowrap{white-space:nowrap}.wide{overflow-x:auto;max-width:100%}
         .cards{display:flex;flex-wrap:wrap;gap:8px;margin:.8em 0}.card{border:1px solid #ccc;border-radius:4px;padding:6px 10px;min-width:150px;flex:1}
         .card .k{font-size:.8em;color:#555}.card .v{font-size:1.15em;font-weight:bold}
         figure{margin:.6em 0 1.2em}figcaption{font-size:.9em;color:#444;margin-bottom:4px}

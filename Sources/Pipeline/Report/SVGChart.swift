@@ -167,9 +167,13 @@ enum SVGChart {
         let x0 = 70.0, x1 = width - 30, top = 24.0, plotH = 240.0
         let xAxis = Axis(upTo: (points.map(\.x) + xMarkers.map(\.value)).max() ?? 1)
         let ys = points.map(\.y)
-        // The y axis starts at a multiple of 5 just under the lowest point, so differences show.
-        let yMin = max(0, (((ys.min() ?? 0) - 2) / 5).rounded(.down) * 5)
-        let yRange = Axis(upTo: max((ys.max() ?? 100) - yMin, 1))
+        // The y axis starts at the tick just under the lowest point, so differences show.
+        let lowY = ys.min() ?? 0, highY = ys.max() ?? 100
+        let spanAxis = Axis(upTo: max(highY - lowY, 1))
+        let step = spanAxis.ticks.count > 1 ? spanAxis.ticks[1] : spanAxis.max
+        let yMin = max(0, (lowY / step).rounded(.down) * step)
+        let steps = max(1, Int(((highY - yMin) / step).rounded(.up)))
+        let yRange = Axis(upTo: 0, fixed: (0...steps).map { Double($0) * step })
         let ySpan = yRange.max
         let px = { (v: Double) in x0 + (x1 - x0) * v / xAxis.max }
         let py = { (v: Double) in top + plotH * (1 - (v - yMin) / ySpan) }
