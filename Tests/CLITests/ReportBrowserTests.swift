@@ -70,7 +70,7 @@ struct ReportBrowserTests {
           texts: [...svg.querySelectorAll('text')].map(t => ({ cls: t.getAttribute('class') || '', text: own(t), box: box(t) })),
           points: [...svg.querySelectorAll('circle.point')].map(p => ({ label: p.dataset.label, box: box(p) })) });
       }
-      for (const e of document.querySelectorAll('td, th, p, h1, h2, figcaption, .card'))
+      for (const e of document.querySelectorAll('td, th, p, h1, h2, figcaption, .card, .wide'))
         if (e.scrollWidth > e.clientWidth + 1) out.overflowing.push(e.textContent.slice(0, 80));
       const pre = document.createElement('pre'); pre.id = 'measurements'; pre.textContent = JSON.stringify(out);
       document.body.appendChild(pre);
@@ -120,6 +120,9 @@ struct ReportBrowserTests {
             for (i, a) in texts.enumerated() {
                 for b in texts[(i + 1)...] where a.box.overlaps(b.box) {
                     Issue.record("chart \(c.id): text '\(a.text)' overlaps '\(b.text)'")
+                }
+                for p in c.points where a.box.overlaps(p.box) {
+                    Issue.record("chart \(c.id): text '\(a.text)' covers the point of \(p.label)")
                 }
             }
             guard let plot = c.plot, let axisMax = c.axisMax else { continue }

@@ -158,7 +158,7 @@ enum HTMLReport {
             }
             s += figure("Per-layer SQNR: each layer's dequantized integer output against the float model's (higher is better; where error enters).",
                         SVGChart.bars(id: "sqnr", series: [.init(name: "SQNR", color: colors[4])], rows: rows, axisTitle: "SQNR (dB)",
-                                      format: { String(format: "%.1f dB", $0) }))
+                                      format: { String(format: "%.1f dB", $0) }, tickFormat: { String(format: "%.0f", $0) }))
         }
         return s + "</section>\n"
     }

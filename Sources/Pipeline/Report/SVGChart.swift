@@ -57,7 +57,7 @@ enum SVGChart {
     /// Horizontal bars, one row per item (layers top to bottom in execution order), a value axis
     /// with ticks and a title at the bottom, optional reference lines listed in the legend.
     static func bars(id: String, series: [Series], rows: [Row], markers: [Marker] = [], axisTitle: String,
-                     axis fixedTicks: [Double]? = nil, format: (Double) -> String) -> String {
+                     axis fixedTicks: [Double]? = nil, format: (Double) -> String, tickFormat: ((Double) -> String)? = nil) -> String {
         let values = rows.flatMap { $0.values.compactMap { $0 } } + markers.map(\.value)
         let axis = Axis(upTo: values.max() ?? 1, fixed: fixedTicks)
         let longest = rows.map(\.label.count).max() ?? 4
@@ -78,7 +78,7 @@ enum SVGChart {
         for t in axis.ticks {
             let x = x0 + scale(t)
             s += "<line x1=\"\(f(x))\" x2=\"\(f(x))\" y1=\"\(f(top))\" y2=\"\(f(top + plotH + 4))\" stroke=\"#ddd\"/>"
-            s += "<text class=\"tick\" x=\"\(f(x))\" y=\"\(f(top + plotH + 16))\" text-anchor=\"middle\">\(esc(format(t)))</text>"
+            s += "<text class=\"tick\" x=\"\(f(x))\" y=\"\(f(top + plotH + 16))\" text-anchor=\"middle\">\(esc(tickFormat?(t) ?? format(t)))</text>"
         }
         s += "<line x1=\"\(f(x0))\" x2=\"\(f(x0))\" y1=\"\(f(top))\" y2=\"\(f(top + plotH))\" stroke=\"#444\"/>"
         s += "<text class=\"axis-title\" x=\"\(f((x0 + x1) / 2))\" y=\"\(f(top + plotH + 34))\" text-anchor=\"middle\">\(esc(axisTitle))</text>"
@@ -215,11 +215,13 @@ enum SVGChart {
         }
         for p in points {
             guard let e = p.emphasis else { continue }
-            // Beside the point, on the side with room.
+            // Up and to the left of a front point nothing can lie (it would dominate the point),
+            // so the name goes there; to the right when the left has no room.
             let x = px(p.x), y = py(p.y)
             let textW = Double(e.count) * charWidth
-            let leftSide = x + 10 + textW > x1
-            s += "<text class=\"callout\" x=\"\(f(leftSide ? x - 10 : x + 10))\" y=\"\(f(y < top + 14 ? y + 16 : y - 8))\" text-anchor=\"\(leftSide ? "end" : "start")\">\(esc(e))</text>"
+            let leftSide = x - 10 - textW >= x0 + 4
+            let ty = y - 10 < top + 12 ? y + 4 : y - 10
+            s += "<text class=\"callout\" x=\"\(f(leftSide ? x - 10 : x + 10))\" y=\"\(f(ty))\" text-anchor=\"\(leftSide ? "end" : "start")\">\(esc(e))</text>"
         }
         return s + "</svg>\n"
     }

@@ -23,21 +23,26 @@ enum SweepSummaryHTML {
             }
             body += "</div>\n"
         }
-        body += "<section><h2>Budgets</h2><div class=wide><table><tr><th class=l>budget</th><th>FLASH budget B</th><th>FLASH used B</th><th>RAM budget B</th>"
-        body += "<th>RAM used B</th><th class=l>fits</th><th>accuracy %</th><th>agreement %</th><th>mean KL</th><th>instructions / inference</th><th class=l>front</th></tr>"
+        // Columns that apply: instructions only when some budget ran on a target.
+        let targets = Set(s.points.flatMap { ($0.instructionsPerInference ?? [:]).keys }).sorted()
+        body += "<section><h2>Budgets</h2><div class=wide><table><tr><th class=l>budget</th><th>FLASH used / budget B</th><th>RAM used / budget B</th>"
+        body += "<th class=l>fits</th><th>accuracy %</th><th>agreement %</th><th>mean KL</th>"
+        for t in targets { body += "<th>instructions \(esc(t))</th>" }
+        body += "<th class=l>front</th></tr>"
         for p in s.points {
             let fits = p.fits.map { $0 ? "yes" : "no" } ?? (p.status == "missing" ? "not run" : "failed")
             var front: [String] = []
             if s.paretoFlash.contains(p.folder) { front.append("FLASH") }
             if s.paretoRam.contains(p.folder) { front.append("RAM") }
             if p.folder == s.kneeFlash { front.append("knee") }
-            let instr = (p.instructionsPerInference ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key): \(Markdown.int($0.value))" }.joined(separator: "<br>")
-            body += "<tr><td class=\"l nowrap\"><a href=\"../\(esc(p.folder))/report.html\">\(esc(p.budget))</a></td><td>\(Markdown.int(p.budgetFlashBytes))</td>"
-            body += "<td>\(p.flashBytes.map(Markdown.int) ?? "-")</td><td>\(Markdown.int(p.budgetRamBytes))</td><td>\(p.ramBytes.map(Markdown.int) ?? "-")</td>"
+            body += "<tr><td class=\"l nowrap\"><a href=\"../\(esc(p.folder))/report.html\">\(esc(p.budget))</a></td>"
+            body += "<td class=nowrap>\(p.flashBytes.map(Markdown.int) ?? "-") / \(Markdown.int(p.budgetFlashBytes))</td>"
+            body += "<td class=nowrap>\(p.ramBytes.map(Markdown.int) ?? "-") / \(Markdown.int(p.budgetRamBytes))</td>"
             body += "<td class=\"l \(p.fits == true ? "ok" : "bad")\">\(fits)</td><td>\(p.accuracyQuantized.map { String(format: "%.2f", $0) } ?? "-")</td>"
             body += "<td>\(p.top1Agreement.map { String(format: "%.2f", $0) } ?? "-")</td><td>\(p.meanKL.map { String(format: "%.5f", $0) } ?? "-")</td>"
-            body += "<td>\(instr.isEmpty ? "-" : instr)</td><td class=l>\(front.joined(separator: ", "))</td></tr>"
-            if let e = p.error { body += "<tr><td class=\"l bad\" colspan=11>\(esc(p.budget)): \(esc(e))</td></tr>" }
+            for t in targets { body += "<td>\(p.instructionsPerInference?[t].map(Markdown.int) ?? "-")</td>" }
+            body += "<td class=\"l nowrap\">\(front.joined(separator: ", "))</td></tr>"
+            if let e = p.error { body += "<tr><td class=\"l bad\" colspan=\(8 + targets.count)>\(esc(p.budget)): \(esc(e))</td></tr>" }
         }
         body += "</table></div></section>\n"
         body += "<section><h2>Pareto fronts</h2>"
@@ -56,7 +61,8 @@ enum SweepSummaryHTML {
                                                     note: p.fits == false ? "does not fit" : p.status == "missing" ? "not run" : "no figure") }
         body += HTMLReport.figure("\(measure) per budget (the knee highlighted).",
                                   SVGChart.bars(id: "accuracy", series: [.init(name: "accuracy", color: HTMLReport.colors[0])], rows: rows,
-                                                axisTitle: measure, axis: [0, 20, 40, 60, 80, 100], format: { String(format: "%.1f", $0) }))
+                                                axisTitle: measure, axis: [0, 20, 40, 60, 80, 100], format: { String(format: "%.1f", $0) },
+                                                tickFormat: { String(format: "%.0f", $0) }))
         body += "</section>\n"
         return HTMLReport.page(title: "tinympq sweep: \(s.model)", body: body)
     }
