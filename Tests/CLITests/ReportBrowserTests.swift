@@ -15,7 +15,7 @@ enum Chromium {
 
     static func run(_ args: [String], profile: URL) throws -> ProcessResult {
         guard let path else { throw CocoaError(.fileNoSuchFile) }
-        return try runProcess(path, ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+        return try runProcess(path, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--no-first-run",
                                      "--user-data-dir=\(profile.path)"] + args, timeout: 180)
     }
 }
@@ -195,6 +195,13 @@ struct ReportBrowserTests {
         if counted, let c = chart(page, "instructions") { #expect(!c.bars.isEmpty && c.bars.allSatisfy { $0.box.w > 0.5 }) }
         let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(html.contains("<h2>Generated C</h2>") && html.contains("@media print"))
+        // Printed: a PDF of several pages (kept beside the screenshots).
+        let pdf = Fixtures.packageRoot.appendingPathComponent(".build/browser/report.pdf")
+        try? FileManager.default.removeItem(at: pdf)
+        _ = try Chromium.run(["--no-pdf-header-footer", "--print-to-pdf=\(pdf.path)", folder.appendingPathComponent("report.html").absoluteString],
+                             profile: dir.appendingPathComponent("profile-pdf"))
+        let printed = String(decoding: (try? Data(contentsOf: pdf)) ?? Data(), as: UTF8.self)
+        #expect(printed.hasPrefix("%PDF") && printed.matches(of: /\/Type\s*\/Page[^s]/).count >= 2, "no PDF of several pages from --print-to-pdf")
     }
 
     @Test func sweepSummaryShowsTheParetoFrontsInABrowser() throws {
