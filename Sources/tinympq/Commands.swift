@@ -59,9 +59,10 @@ enum Commands {
             for m in models { for r in runner.run(model: m) { print("\(r.model):\n  " + r.message.replacingOccurrences(of: "\n", with: "\n  ")) } }
             return .ok
         }
-        // One run at a time per cache (daemon and one-shot runs share the lock).
+        // One run at a time per cache (daemon and one-shot runs share the lock); shards, whose
+        // jobs never overlap, run together.
         let lockDir = options.cacheDirectory ?? out
-        guard let lock = try PipelineLock(directory: lockDir, wait: !a.flags.contains("no-wait")) else {
+        guard let lock = try PipelineLock(directory: lockDir, wait: !a.flags.contains("no-wait"), shared: options.only != nil) else {
             warn("tinympq: another tinympq run or daemon holds the lock in \(lockDir.path) (--no-wait given)")
             return .lockBusy
         }

@@ -142,6 +142,22 @@ import Testing
         }
     }
 
+    @Test func shardsShareTheCacheLockAndAWholeRunWaitsForThem() throws {
+        let dir = try digits("shard-lock", flash: ["4kB", "5kB"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let w = dir.appendingPathComponent("w"), cache = dir.appendingPathComponent("cache")
+        try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+        // Hold the lock as another shard would.
+        let fd = open(cache.appendingPathComponent("lock").path, O_CREAT | O_RDWR, 0o644)
+        defer { close(fd) }
+        #expect(fd >= 0 && flock(fd, LOCK_SH) == 0)
+        let args = ["run", w.path, "--out", dir.appendingPathComponent("out").path, "--cache", cache.path, "--until", "parse", "--no-wait"]
+        let shard = try runProcess(try tinympqBinary(), args + ["--shard", "1/2"])
+        #expect(shard.status == 0, "a shard must run beside another: \(shard.stderr)")
+        let whole = try runProcess(try tinympqBinary(), args)
+        #expect(whole.status == 9, "a whole run must wait for the shards: \(whole.stderr)")
+    }
+
     @Test func shardAssignmentIsARoundRobinOverTheBudgetsInFileOrder() throws {
         let dir = try digits("shard-list", flash: ["3.5kB", "4kB", "5kB"])
         defer { try? FileManager.default.removeItem(at: dir) }
