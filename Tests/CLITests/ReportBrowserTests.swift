@@ -37,7 +37,7 @@ struct ReportBrowserTests {
     }
     struct Bar: Decodable { var row: String; var series: String; var value: Double; var box: Box }
     struct Text: Decodable { var cls: String; var text: String; var box: Box }
-    struct Point: Decodable { var label: String; var box: Box }
+    struct Point: Decodable { var label: String; var x: Double; var box: Box }
     struct Chart: Decodable {
         var id: String
         var axisMax: Double?
@@ -68,7 +68,7 @@ struct ReportBrowserTests {
           plot: plot ? box(plot) : null,
           bars: [...svg.querySelectorAll('rect.bar')].map(r => ({ row: r.dataset.row, series: r.dataset.series, value: parseFloat(r.dataset.value), box: box(r) })),
           texts: [...svg.querySelectorAll('text')].map(t => ({ cls: t.getAttribute('class') || '', text: own(t), box: box(t) })),
-          points: [...svg.querySelectorAll('circle.point')].map(p => ({ label: p.dataset.label, box: box(p) })) });
+          points: [...svg.querySelectorAll('circle.point')].map(p => ({ label: p.dataset.label, x: parseFloat(p.dataset.x), box: box(p) })) });
       }
       for (const e of document.querySelectorAll('td, th, p, h1, h2, figcaption, .card, .wide'))
         if (e.scrollWidth > e.clientWidth + 1) out.overflowing.push(e.textContent.slice(0, 80));
@@ -232,8 +232,14 @@ struct ReportBrowserTests {
         for id in ["pareto-flash", "pareto-ram"] {
             guard let c = chart(page, id) else { continue }
             #expect(c.points.count == fitting, "\(id): \(c.points.count) points for \(fitting) fitting budgets")
-            let plot = c.box
-            #expect(c.points.allSatisfy { plot.contains($0.box) })
+            #expect(c.points.allSatisfy { c.box.contains($0.box) })
+            // Each point sits at its bytes on the x axis.
+            if let plot = c.plot, let axisMax = c.axisMax {
+                for p in c.points {
+                    let seen = (p.box.x + p.box.w / 2 - plot.x) / plot.w * axisMax
+                    #expect(abs(seen - p.x) <= 0.005 * axisMax, "\(id): \(p.label) drawn at \(seen) B, data \(p.x) B")
+                }
+            }
             #expect(c.texts.contains { $0.cls == "callout" && $0.text.hasPrefix("knee: ") })
         }
         if let a = chart(page, "accuracy") { #expect(a.bars.count == fitting) }

@@ -181,6 +181,7 @@ enum SVGChart {
         var s = "<svg class=\"chart\" data-chart=\"\(esc(id))\" data-axis-max=\"\(xAxis.max)\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" "
         s += "width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
         s += legend(series: [Series(name: "budget point", color: "#4477aa"), Series(name: "Pareto front", color: "#cc3311")], markers: xMarkers, y: 14, x: x0)
+        s += "<rect class=\"plot\" x=\"\(f(x0))\" y=\"\(f(top))\" width=\"\(f(x1 - x0))\" height=\"\(f(plotH))\" fill=\"none\"/>"
         for t in yRange.ticks {
             let v = yMin + t
             s += "<line x1=\"\(f(x0))\" x2=\"\(f(x1))\" y1=\"\(f(py(v)))\" y2=\"\(f(py(v)))\" stroke=\"#ddd\"/>"
