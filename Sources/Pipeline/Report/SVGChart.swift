@@ -101,7 +101,11 @@ enum SVGChart {
                 s += "<rect class=\"bar\" data-row=\"\(esc(r.label))\" data-series=\"\(esc(series[k].name))\" data-value=\"\(v)\" "
                 s += "x=\"\(f(x0))\" y=\"\(f(by))\" width=\"\(f(w))\" height=\"\(f(barH))\" fill=\"\(series[k].color)\">"
                 s += "<title>\(esc(r.label)), \(esc(series[k].name)): \(esc(format(v)))</title></rect>"
-                valueLabels += "<text class=\"value\" x=\"\(f(x0 + w + 4))\" y=\"\(f(by + barH - 2))\">\(esc(format(v)))</text>"
+                // Past any reference line the label would sit on.
+                var lx = x0 + w + 4
+                let textW = Double(format(v).count) * charWidth
+                for mx in markers.map({ x0 + scale($0.value) }).sorted() where mx >= lx - 3 && mx <= lx + textW + 6 { lx = mx + 4 }
+                valueLabels += "<text class=\"value\" x=\"\(f(lx))\" y=\"\(f(by + barH - 2))\">\(esc(format(v)))</text>"
             }
         }
         for m in markers {
