@@ -28,8 +28,9 @@ run: deps build
 once: deps build
 	$(BIN) run watched --out output
 
-## test: the whole test suite (what CI runs)
+## test: the whole test suite (what CI runs; installs chromium for the browser test of the reports)
 test: deps
+	@scripts/deps.sh --browser
 	swift build --build-tests
 	swift test --skip-build 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
 

@@ -3,18 +3,23 @@
 #   - Debian packages (system libraries, the Cortex-M cross toolchain, QEMU);
 #   - a Python virtual environment in .venv with the benchmark packages (and, with --fixtures,
 #     the ones that only regenerating the committed fixtures needs: TFLite writer and
-#     interpreter, JAX for training).
-# Usage: scripts/deps.sh [--system-only|--python-only|--fixtures]
+#     interpreter, JAX for training);
+#   - with --browser, Debian's chromium (headless), for the test that renders the HTML reports.
+# Usage: scripts/deps.sh [--system-only|--python-only|--fixtures|--browser]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(zlib1g-dev libinotifytools0-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 PYTHON_PACKAGES=(numpy onnx onnxruntime scikit-learn)
 FIXTURE_PACKAGES=(flatbuffers tflite ai-edge-litert jax)
+BROWSER_PACKAGES=(chromium)
 
+# Installs the given Debian packages (default: DEBIAN_PACKAGES) that are missing.
 system() {
+    local wanted=("$@")
+    ((${#wanted[@]})) || wanted=("${DEBIAN_PACKAGES[@]}")
     local missing=()
-    for p in "${DEBIAN_PACKAGES[@]}"; do
+    for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     if ((${#missing[@]} == 0)); then return 0; fi
@@ -54,5 +59,6 @@ case "${1:-all}" in
     --system-only) system ;;
     --python-only) python ;;
     --fixtures) system; fixtures ;;
+    --browser) system "${BROWSER_PACKAGES[@]}" ;;
     *) system; python ;;
 esac

@@ -42,7 +42,7 @@ public struct BudgetError: Error, CustomStringConvertible, Sendable {
 
 public enum BudgetFile {
     static let keys: Set<String> = ["name", "target", "flash", "ram", "weightBits", "activationBits", "inputShape", "search", "data",
-                                    "validationData", "maxAccuracyDrop"]
+                                    "validationData", "maxAccuracyDrop", "sweep"]
     static let searchKeys: Set<String> = ["method", "episodes", "seed", "reward", "repair", "updatesPerEpisode"]
     public static let methods = ["uniform", "rule", "haq", "exact"]
 
@@ -73,9 +73,15 @@ public enum BudgetFile {
             items = [obj]
         }
         var out: [Budget] = []
-        for (i, item) in items.enumerated() {
+        for (i, var item) in items.enumerated() {
             let prefix = items.count > 1 ? "budgets[\(i)]." : ""
-            out.append(try parse(item, file: file, prefix: prefix, folder: url.deletingLastPathComponent(), resources: resources))
+            // A swept size need not be given beside the sweep.
+            if let sweep = item["sweep"] {
+                _ = try sweepSizes(sweep, file: file, prefix: prefix)
+                for key in ["flash", "ram"] where item[key] == nil { item[key] = ((sweep as? [String: Any])?[key] as? [Any])?.first }
+            }
+            let b = try parse(item, file: file, prefix: prefix, folder: url.deletingLastPathComponent(), resources: resources)
+            if let sweep = item["sweep"] { out += try expand(sweep: sweep, of: b, prefix: prefix) } else { out.append(b) }
         }
         if out.count > 1 {
             let names = out.map { $0.name ?? "" }

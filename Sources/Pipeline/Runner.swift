@@ -34,6 +34,8 @@ public struct RunOptions: Sendable {
     public var targets: [String]?
     /// Say what would run and why, run nothing, publish nothing (`tinympq explain`).
     public var dryRun = false
+    /// Output folders to run (`--shard`); nil runs every budget of every model.
+    public var only: Set<String>? = nil
 
     public init(outputDirectory: URL, threads: Int = 2, inputShape: [Int]? = nil, until: String = "codegen", policy: URL? = nil,
                 uniformBits: Int? = nil, budget: URL? = nil, data: URL? = nil, validationData: URL? = nil, maxAccuracyDrop: Double? = nil,
@@ -92,9 +94,10 @@ public struct PipelineRunner {
         if let budgetError {
             return [runOne(model: model, folder: name, budget: nil, configError: budgetError)]
         }
-        return budgets.map { b in
-            runOne(model: model, folder: budgets.count > 1 ? name + "." + Names.fileName(b.name ?? "budget") : name, budget: b, configError: nil)
-        }
+        let points = budgets.map { (folder: Self.folder(model: name, budget: $0, of: budgets.count), budget: $0) }
+        let runs = points.filter { options.only?.contains($0.folder) ?? true }.map { runOne(model: model, folder: $0.folder, budget: $0.budget, configError: nil) }
+        summarise(model: name, points: points)
+        return runs
     }
 
     /// Removes what processes killed mid-way left behind: staging folders in the output

@@ -11,7 +11,7 @@ func warn(_ s: String) {
 
 enum Commands {
     static func run(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, valued: ["out", "threads", "input-shape", "until", "policy", "bits", "budget", "data", "validation-data", "max-accuracy-drop", "cache", "targets"],
+        let a = try Arguments(args, valued: ["out", "threads", "input-shape", "until", "policy", "bits", "budget", "data", "validation-data", "max-accuracy-drop", "cache", "targets", "shard"],
                               allowedFlags: ["no-cache", "no-wait", "explain-internal"])
         if a.flags.contains("help") {
             print(Help.run)
@@ -49,6 +49,17 @@ enum Commands {
             models.removeAll { files.contains($0) }
             worst = .usage
         }
+        if let text = a.options["shard"] {
+            // Every shard lists the same jobs (models × budgets) and keeps its share.
+            let shard = try Shard(text)
+            let probe = PipelineRunner(options: options) { _ in }
+            let jobs = models.map { ($0, probe.jobs(model: $0)) }
+            let mine = shard.folders(jobs.flatMap(\.1))
+            options.only = mine
+            models = jobs.filter { !Set($0.1).isDisjoint(with: mine) }.map(\.0)
+            print("tinympq: shard \(shard): \(mine.count) of \(jobs.flatMap(\.1).count) jobs: \(mine.sorted().joined(separator: ", "))")
+            if models.isEmpty { return .ok }
+        }
         if a.flags.contains("explain-internal") {
             var o = options
             o.dryRun = true
@@ -56,9 +67,10 @@ enum Commands {
             for m in models { for r in runner.run(model: m) { print("\(r.model):\n  " + r.message.replacingOccurrences(of: "\n", with: "\n  ")) } }
             return .ok
         }
-        // One run at a time per cache (daemon and one-shot runs share the lock).
+        // One run at a time per cache (daemon and one-shot runs share the lock); shards, whose
+        // jobs never overlap, run together.
         let lockDir = options.cacheDirectory ?? out
-        guard let lock = try PipelineLock(directory: lockDir, wait: !a.flags.contains("no-wait")) else {
+        guard let lock = try PipelineLock(directory: lockDir, wait: !a.flags.contains("no-wait"), shared: options.only != nil) else {
             warn("tinympq: another tinympq run or daemon holds the lock in \(lockDir.path) (--no-wait given)")
             return .lockBusy
         }

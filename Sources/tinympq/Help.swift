@@ -49,6 +49,7 @@ enum Help {
       --cache DIR               cache folder (default: .tinympq-cache beside the output folder)
       --no-cache                run every stage, store nothing
       --no-wait                 exit 9 instead of waiting when another run holds the lock
+      --shard I/N               run only shard I of N of the jobs (models x budgets, a fixed round-robin), for parallel CI runners
       --threads N               worker threads (default: 2)
       --input-shape SHAPE       full input shape for models with free dimensions
       -h, --help                show this help

@@ -11,6 +11,8 @@ public struct PolicyReport: Codable, Sendable {
         public var outputBits: Int
         public var parameterBytes: Int
         public var outputBytes: Int
+        /// The layer's output tensor (the key of `validation.layerSQNR`).
+        public var output: String?
     }
 
     public var source: String
@@ -32,7 +34,8 @@ public struct PolicyReport: Codable, Sendable {
             }
             if let wb { w[l.name] = wb }
             return Layer(layer: l.name, op: l.op.name, weightBits: wb, inputBits: m.tensors[l.inputs[0]]?.quant.bits ?? 0,
-                         outputBits: m.tensors[l.output]?.quant.bits ?? 0, parameterBytes: pb, outputBytes: m.tensors[l.output]?.bytes ?? 0)
+                         outputBits: m.tensors[l.output]?.quant.bits ?? 0, parameterBytes: pb, outputBytes: m.tensors[l.output]?.bytes ?? 0,
+                         output: l.output)
         }
         weightBits = w
         activationBits = a
@@ -64,6 +67,8 @@ public struct ValidationReport: Codable, Sendable {
     public var meanKL: Double
     public var biasCorrection: BiasCorrection
     public var layerSQNR: [String: Double]
+    /// The same SQNR per layer in execution order, with the layer, its output tensor, op and bits.
+    public var layers: [ValidationResult.LayerSQNR]?
     public var maxAccuracyDrop: Double?
     public var passed: Bool
 
@@ -86,6 +91,7 @@ public struct ValidationReport: Codable, Sendable {
         biasCorrection = BiasCorrection(top1AgreementWithout: v.withoutBiasCorrection.top1Agreement, meanKLWithout: v.withoutBiasCorrection.meanKL,
                                         accuracyQuantizedWithout: v.synthetic ? nil : v.withoutBiasCorrection.accuracyQuantized)
         layerSQNR = Dictionary(r.layers.map { ($0.tensor, $0.sqnrDB) }, uniquingKeysWith: { a, _ in a })
+        layers = r.layers
         maxAccuracyDrop = v.maxAccuracyDrop
         passed = v.passed
     }

@@ -38,6 +38,23 @@ public struct FootprintReport: Codable, Sendable {
     public var arenaLowerBound: Int
     public var peakOp: String
     public var utilisation: [String: Double]
+    /// RAM live at each step of execution (step 0: the input is written; then one per layer).
+    public var liveBytes: [LiveStep]?
+
+    /// The activation buffers live while one step runs, as the arena planner sizes them.
+    public struct LiveStep: Codable, Sendable {
+        public var step: Int
+        /// The layer that runs (nil at step 0).
+        public var layer: String?
+        public var bytes: Int
+        /// Live tensors with their bytes, largest first.
+        public var tensors: [Tensor]
+
+        public struct Tensor: Codable, Sendable {
+            public var name: String
+            public var bytes: Int
+        }
+    }
 
     init(model m: MemoryModel, policy p: Policy, budget: Budget) {
         flashBytes = m.flashBytes(weightBits: p.weightBits, activationBits: p.activationBits)
@@ -46,6 +63,12 @@ public struct FootprintReport: Codable, Sendable {
         ramBytes = plan.arenaBytes
         arenaLowerBound = plan.lowerBound
         peakOp = m.layer(atStep: plan.peakStep)?.name ?? m.graph.inputs[0]
+        // The planner's buffers (aligned sizes) of the tensors the memory model says are live.
+        let size = Dictionary(plan.buffers.map { ($0.name, $0.size) }, uniquingKeysWith: { a, _ in a })
+        liveBytes = (0..<m.steps).map { step in
+            let live = m.liveTensors(step: step).map { LiveStep.Tensor(name: $0, bytes: size[$0] ?? 0) }.sorted { $0.bytes > $1.bytes }
+            return LiveStep(step: step, layer: m.layer(atStep: step)?.name, bytes: live.reduce(0) { $0 + $1.bytes }, tensors: live)
+        }
         utilisation = ["flash": Double(flashBytes) / Double(budget.flash), "ram": Double(arenaBytes) / Double(budget.ram)]
     }
 
