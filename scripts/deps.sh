@@ -3,14 +3,16 @@
 #   - Debian packages (system libraries, the Cortex-M cross toolchain, QEMU);
 #   - a Python virtual environment in .venv with the benchmark packages (and, with --fixtures,
 #     the ones that only regenerating the committed fixtures needs: TFLite writer and
-#     interpreter, JAX for training).
-# Usage: scripts/deps.sh [--system-only|--python-only|--fixtures]
+#     interpreter, JAX for training; with --corpus, what `make corpus` needs: Pillow to decode
+#     the sample photos and the TFLite interpreter as the reference runtime).
+# Usage: scripts/deps.sh [--system-only|--python-only|--fixtures|--corpus]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(zlib1g-dev libinotifytools0-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 PYTHON_PACKAGES=(numpy onnx onnxruntime scikit-learn)
 FIXTURE_PACKAGES=(flatbuffers tflite ai-edge-litert jax)
+CORPUS_PACKAGES=(pillow ai-edge-litert)
 
 system() {
     local missing=()
@@ -50,9 +52,18 @@ fixtures() {
     fi
 }
 
+corpus() {
+    python
+    if ! .venv/bin/python -c "import PIL, ai_edge_litert" 2>/dev/null; then
+        echo "deps: installing corpus packages: ${CORPUS_PACKAGES[*]}"
+        .venv/bin/python -m pip install -q --disable-pip-version-check "${CORPUS_PACKAGES[@]}"
+    fi
+}
+
 case "${1:-all}" in
     --system-only) system ;;
     --python-only) python ;;
     --fixtures) system; fixtures ;;
+    --corpus) system; corpus ;;
     *) system; python ;;
 esac
