@@ -244,7 +244,7 @@ def fidelity(report, folder, name, classifier):
     if not v:
         return "-"
     if classifier and v.get("top1Agreement") is not None:
-        return f"top1 {100 * v['top1Agreement']:.1f}% KL {v.get('meanKL', float('nan')):.3f}"
+        return f"top1 {v['top1Agreement']:.1f}% KL {v.get('meanKL', float('nan')):.3f}"
     per = v.get("outputs")
     if isinstance(per, list) and per:
         parts = []
@@ -260,21 +260,25 @@ def fidelity(report, folder, name, classifier):
     if got:
         return "SQNR " + "/".join(f"{s:.1f}" for s in got) + " dB"
     if v.get("top1Agreement") is not None:
-        return f"top1 {100 * v['top1Agreement']:.1f}% KL {v.get('meanKL', float('nan')):.3f}"
+        return f"top1 {v['top1Agreement']:.1f}% KL {v.get('meanKL', float('nan')):.3f}"
     return "-"
+
+
+def truthy(v):
+    return v is True or str(v).lower() == "true"
 
 
 def codegen_cells(report):
     c = report.get("codegen")
     if not c:
         return "-", "-"
-    host = "yes" if c.get("hostBitExact") else "NO"
+    host = "yes" if truthy(c.get("hostBitExact")) else "NO"
     qemu = []
     for t, v in sorted((c.get("targets") or {}).items()):
         if v.get("skipped"):
             qemu.append(f"{t.replace('cortex-', '')}: skipped")
         else:
-            qemu.append(f"{t.replace('cortex-', '')}: {'yes' if v.get('bitExact') else 'NO'}")
+            qemu.append(f"{t.replace('cortex-', '')}: {'yes' if truthy(v.get('bitExact')) else 'NO'}")
     return host, ", ".join(qemu) or "-"
 
 
