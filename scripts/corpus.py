@@ -338,6 +338,9 @@ def corpus_row(spec, args):
         np.savez(os.path.join(sub, name + ".npz"), x=x_cal)
         np.savez(os.path.join(sub, name + ".val.npz"), x=x_val)
         if cfg == "u8":
+            # a policy file skips the search (and its sensitivity table): all 8 bits
+            with open(os.path.join(sub, name + ".policy.json"), "w") as f:
+                json.dump({"defaultWeightBits": 8, "defaultActivationBits": 8}, f)
             budget = {"name": "u8", "target": "cortex-m7", "flash": "16MB", "ram": "16MB",
                       "weightBits": [8], "activationBits": [8], "search": {"method": "uniform"}}
         else:
