@@ -19,6 +19,7 @@ does) for accuracy and speed benchmarks.
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -195,11 +196,11 @@ def run(cmd, timeout):
 
 
 def first_line(text):
-    for line in text.splitlines():
-        if "error" in line.lower() or "failed" in line.lower():
-            return line.strip()
+    """The first error line of a tool's output, without the list of supported ops."""
     lines = [l.strip() for l in text.splitlines() if l.strip()]
-    return lines[-1] if lines else ""
+    line = next((l for l in lines if "error" in l.lower() or "failed" in l.lower() or l.startswith("tinympq:")),
+                lines[-1] if lines else "")
+    return re.sub(r"\s*(\(supported:|Supported ops:).*$", "", line)
 
 
 def tinympq_run(binary, folder, name, ext, budget, shape, timeout):
@@ -255,10 +256,11 @@ def fidelity(report, folder, name, classifier):
         if parts:
             return "SQNR " + "/".join(parts) + " dB"
     sq = v.get("layerSQNR") or {}
-    names = output_names(folder, name)
-    got = [sq[n] for n in names if n in sq]
-    if got:
-        return "SQNR " + "/".join(f"{s:.1f}" for s in got) + " dB"
+    names = [n for n in output_names(folder, name) if n in sq]
+    if len(names) == 1:
+        return f"SQNR {sq[names[0]]:.1f} dB"
+    if names:
+        return "SQNR " + ", ".join(f"{n} {sq[n]:.1f}" for n in names) + " dB"
     if v.get("top1Agreement") is not None:
         return f"top1 {v['top1Agreement']:.1f}% KL {v.get('meanKL', float('nan')):.3f}"
     return "-"
@@ -370,7 +372,7 @@ def corpus_row(spec, args):
         if cfg == "mixed" or row["host"] == "-":
             row["host"], row["qemu"] = codegen_cells(report)
         if st and not row["error"]:
-            row["error"] = f"{cfg} {st}: " + str(report.get("error") or first_line(text))
+            row["error"] = f"{cfg} {st}: " + first_line(str(report.get("error") or text))
         row[cfg + "_seconds"] = round(secs, 1)
         if st and st != "codegen" and st != "validate":
             break
