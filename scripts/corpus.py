@@ -161,7 +161,7 @@ def inputs(spec, n_cal, n_val):
 # reference runtimes
 
 def reference(path, x):
-    """Every output of the model's own runtime for each image of x, as a list of arrays [N, ...]."""
+    """Every output of the model's own runtime for each image of x: (names, arrays [N, ...])."""
     outs = []
     if path.endswith(".onnx"):
         import onnxruntime as ort
@@ -169,6 +169,7 @@ def reference(path, x):
         so.intra_op_num_threads = 1
         s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
         name = s.get_inputs()[0].name
+        names = [o.name for o in s.get_outputs()]
         for i in range(len(x)):
             outs.append(s.run(None, {name: x[i:i + 1]}))
     else:
@@ -176,11 +177,36 @@ def reference(path, x):
         it = Interpreter(model_path=path, num_threads=1)
         it.allocate_tensors()
         inp, od = it.get_input_details()[0], it.get_output_details()
+        names = [d["name"] for d in od]
         for i in range(len(x)):
             it.set_tensor(inp["index"], x[i:i + 1])
             it.invoke()
             outs.append([it.get_tensor(d["index"]).copy() for d in od])
-    return [np.concatenate([o[j] for o in outs]) for j in range(len(outs[0]))]
+    return names, [np.concatenate([o[j] for o in outs]) for j in range(len(outs[0]))]
+
+
+def float_error(ours, names, ref):
+    """Max |ours - runtime| over the outputs `infer` wrote: an .npz with one array per output
+    name, or one array (the first output)."""
+    pairs = []
+    if hasattr(ours, "files"):
+        for k in ours.files:
+            if k in names:
+                pairs.append((k, ours[k], ref[names.index(k)]))
+        if not pairs:
+            return f"no output named {ours.files} among {names}"
+    else:
+        pairs.append((names[0], ours, ref[0]))
+    err, top, notes = 0.0, 1e-30, []
+    for k, a, r in pairs:
+        if a.shape != r.shape and a.size == r.size:
+            a = a.reshape(r.shape)
+        if a.shape != r.shape:
+            notes.append(f"{k}: shape {list(a.shape)} vs {list(r.shape)}")
+            continue
+        err, top = max(err, float(np.max(np.abs(a - r)))), max(top, float(np.max(np.abs(r))))
+    cell = f"{err:.1e} (rel {err / top:.0e})" + (f", {len(pairs)} outputs" if len(pairs) > 1 else "")
+    return "; ".join([cell] + notes) if len(notes) < len(pairs) else "; ".join(notes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,24 +330,18 @@ def corpus_row(spec, args):
 
     # float engine against the model's own runtime
     try:
-        ref = reference(path, x_val[:args.float_images])
+        names, ref = reference(path, x_val[:args.float_images])
         np.save(os.path.join(folder, "float_in.npy"), x_val[:args.float_images])
-        ours_path = os.path.join(folder, "float_ours.npy")
+        ours_path = os.path.join(folder, "float_ours.npz" if len(ref) > 1 else "float_ours.npy")
+        if os.path.exists(ours_path):
+            os.remove(ours_path)
         cmd = [args.tinympq, "infer", path, "--input", os.path.join(folder, "float_in.npy"), "--output", ours_path]
         if shape:
             cmd += ["--input-shape", ",".join(map(str, shape))]
         code, text, _ = run(cmd, args.timeout)
         if code == 0:
             row["parse"] = "ok"
-            ours = np.load(ours_path)
-            r0 = ref[0]
-            if ours.shape != r0.shape and ours.size == r0.size:
-                ours = ours.reshape(r0.shape)
-            if ours.shape != r0.shape:
-                row["float"] = f"shape {list(ours.shape)} vs {list(r0.shape)}"
-            else:
-                err = float(np.max(np.abs(ours - r0)))
-                row["float"] = f"{err:.1e} (rel {err / max(float(np.max(np.abs(r0))), 1e-30):.0e})"
+            row["float"] = float_error(np.load(ours_path), names, ref)
         else:
             row["float"] = "FAIL"
             row["error"] = "infer: " + first_line(text)
@@ -400,7 +420,7 @@ def export_mobilenetv2(out_dir, n_cal, n_val):
     x_cal, x_val = inputs(spec, n_cal, n_val)
     np.savez(os.path.join(out_dir, "mobilenet_v2.npz"), x=x_cal)
     np.savez(os.path.join(out_dir, "mobilenet_v2.val.npz"), x=x_val)
-    ref = reference(path, x_val[:len(VAL_PHOTOS)])[0]
+    ref = reference(path, x_val[:len(VAL_PHOTOS)])[1][0]
     print(f"wrote {out_dir}/mobilenet_v2.onnx, mobilenet_v2.npz (x {list(x_cal.shape)}, photos {', '.join(CAL_PHOTOS)}), "
           f"mobilenet_v2.val.npz (x {list(x_val.shape)}, photos {', '.join(VAL_PHOTOS)})")
     print("onnxruntime top-1 on the validation photos' centre crops: " +
@@ -442,9 +462,18 @@ def main():
         row["seconds"] = round(time.time() - t, 1)
         rows.append(row)
         print("  " + "  ".join(f"{k}={row.get(k, '')}" for k, _ in COLUMNS[2:]), flush=True)
-    md = table(rows)
     print()
-    print(md)
+    print(table(rows))
+    # table.md keeps the latest row of every model, so `--only` updates it in place
+    latest = {}
+    try:
+        with open(os.path.join(CACHE, "table.json")) as f:
+            latest = {r["model"]: r for r in json.load(f)}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    latest.update({r["model"]: r for r in rows})
+    rows = [latest[s["name"]] for s in CORPUS if s["name"] in latest]
+    md = table(rows)
     with open(os.path.join(CACHE, "table.md"), "w") as f:
         f.write(md + "\n")
     with open(os.path.join(CACHE, "table.json"), "w") as f:
