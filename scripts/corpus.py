@@ -389,13 +389,18 @@ def corpus_row(spec, args):
         fpr = report.get("footprint") or {}
         size = f"{kb(fpr['flashBytes'])}/{kb(fpr['ramBytes'])} " if fpr.get("flashBytes") else ""
         row[cfg] = (size + fid) if not st or st == "codegen" else f"{size}{fid} ({st} FAILED)" if fid != "-" else f"{st} FAILED"
-        if cfg == "mixed" or row["host"] == "-":
-            row["host"], row["qemu"] = codegen_cells(report)
+        row[cfg + "_codegen"] = codegen_cells(report)
         if st and not row["error"]:
             row["error"] = f"{cfg} {st}: " + first_line(str(report.get("error") or text))
         row[cfg + "_seconds"] = round(secs, 1)
         if st and st != "codegen" and st != "validate":
             break
+    # codegen cells: one value when both runs agree, else each run's
+    cells = [(cfg, row[cfg + "_codegen"]) for cfg in ("u8", "mixed") if cfg + "_codegen" in row]
+    for i, key in enumerate(("host", "qemu")):
+        values = [(cfg, c[i]) for cfg, c in cells if c[i] != "-"]
+        if values:
+            row[key] = values[0][1] if len({v for _, v in values}) == 1 else "; ".join(f"{cfg}: {v}" for cfg, v in values)
     return row
 
 
