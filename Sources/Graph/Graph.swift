@@ -37,6 +37,9 @@ public struct Graph: Sendable {
         return c
     }
 
+    /// The most elements one activation tensor may have (2^28 floats = 1 GiB).
+    public static let maxTensorElements = 1 << 28
+
     /// Appends a node, inferring and recording its output shape.
     public mutating func append(_ node: Node) throws {
         let inShapes = try node.inputs.map { name -> [Int] in
@@ -45,7 +48,19 @@ public struct Graph: Sendable {
             }
             return s
         }
-        shapes[node.output] = try node.op.outputShape(inShapes, node: node.name)
+        guard shapes[node.output] == nil else {
+            throw GraphError(node: node.name, op: node.op.name, "output '\(node.output)' is already written by an earlier node (or is a constant or the input); every tensor must have one producer")
+        }
+        let out = try node.op.outputShape(inShapes, node: node.name)
+        var count = 1
+        for d in out {
+            let (p, o) = count.multipliedReportingOverflow(by: d)
+            guard d >= 0, !o, p <= Self.maxTensorElements else {
+                throw GraphError(node: node.name, op: node.op.name, "output shape \(out) is negative or absurdly large (more than \(Self.maxTensorElements) elements)")
+            }
+            count = p
+        }
+        shapes[node.output] = out
         nodes.append(node)
     }
 }
