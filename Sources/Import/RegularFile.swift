@@ -62,3 +62,8 @@ public enum RegularFile {
 func requireRegularFile(_ url: URL, what: String) throws {
     if let p = RegularFile.problem(url) { throw ImportMessage("\(what) \(p)") }
 }
+
+extension ImportError: LocalizedError {
+    /// Callers that prefix the file name themselves use `localizedDescription`.
+    public var errorDescription: String? { message }
+}

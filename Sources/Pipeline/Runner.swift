@@ -301,7 +301,10 @@ public struct PipelineRunner {
 
     /// The policy that replaces the search, loaded and checked against the graph.
     func givenPolicy(model: URL, graph: Graph) throws -> (Policy, String)? {
-        if let url = givenPolicyFile(model: model) { return (try Policy.load(url, graph: graph), url.lastPathComponent) }
+        if let url = givenPolicyFile(model: model) {
+            if let problem = RegularFile.problem(url) { throw PolicyError(file: url.lastPathComponent, field: nil, problem) }
+            return (try Policy.load(url, graph: graph), url.lastPathComponent)
+        }
         if let b = options.uniformBits {
             guard Policy.allowedBits.contains(b) else { throw UsageError("--bits must be 2, 4 or 8, got \(b)") }
             return (Policy.uniform(b), "uniform \(b)-bit weights and activations (--bits)")
