@@ -79,6 +79,15 @@ def main():
               helper.make_node("Flatten", ["p"], ["output"], name="flatten0")]
     save(model(nodes, [w], "relu_chain"), "relu_chain")
 
+    # A 16-Mpixel input: each calibration image is 64 MB, so a worker under a small memory
+    # limit dies (the daemon's memory-limit test).
+    w1 = numpy_helper.from_array(np.ones((2, 1, 1, 1), np.float32), "w")
+    nodes = [helper.make_node("Conv", ["input", "w"], ["c"], name="conv0"),
+             helper.make_node("Relu", ["c"], ["r"], name="relu0"),
+             helper.make_node("GlobalAveragePool", ["r"], ["p"], name="pool0"),
+             helper.make_node("Flatten", ["p"], ["output"], name="flatten0")]
+    save(model(nodes, [w1], "big_input", in_dims=(1, 1, 4096, 4096)), "big_input")
+
     # Data for tiny_cnn (input [N, 3, 4, 4], 2 classes): hostile x and y.
     rng = np.random.default_rng(1)
     x = rng.normal(0, 1, (8, 3, 4, 4)).astype(np.float32)
