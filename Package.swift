@@ -17,7 +17,7 @@ let optimised: [SwiftSetting] = [.unsafeFlags(["-O"])]
 let package = Package(
     name: "tinympq",
     platforms: [.macOS(.v14)],
-    products: [.executable(name: "tinympq", targets: ["tinympq"])],
+    products: [.executable(name: "tinympq", targets: ["tinympq"]), .executable(name: "tinympq-fuzz", targets: ["tinympq-fuzz"])],
     targets: [
         // Debian's zlib, for deflate-compressed NumPy .npz archives.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
@@ -35,6 +35,9 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["Graph", "Import", "Quantize", "Footprint", "Search", "Codegen", "CSupport"]),
         .target(name: "Watch", dependencies: ["Pipeline", "CInotifyTools"]),
         .executableTarget(name: "tinympq", dependencies: ["Pipeline", "Watch", "Import", "Graph", "Quantize", "Search", "Codegen", "Kernels", "Footprint"]),
+        // The fuzzing harness (issue 17): in-process entry points, and a driver that runs them in children.
+        .target(name: "Fuzzing", dependencies: ["Import", "Pipeline", "Quantize", "Graph", "Kernels"]),
+        .executableTarget(name: "tinympq-fuzz", dependencies: ["Fuzzing"]),
         .target(name: "TestSupport", dependencies: ["Graph", "Import"], path: "Tests/TestSupport"),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Kernels", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "Graph", "TestSupport"]),
