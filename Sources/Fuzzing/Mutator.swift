@@ -12,7 +12,11 @@ public struct Corpus: Sendable {
         #"{"flash": "1e3B", "ram": "\u0031kB", "search": {"method": "exact"}}"#,
     ]
 
-    /// Every file under `folders` (recursively) with a target's extension, up to 4 MB each.
+    /// Seeds larger than this are left out: a mutant of a 2 MB model costs a hundred small ones,
+    /// and the small fixtures hold every op and structure.
+    public static let maxSeedBytes = 64 << 10
+
+    /// Every file under `folders` (recursively) with a target's extension, up to `maxSeedBytes` each.
     public static func load(_ folders: [URL]) -> Corpus {
         var c = Corpus()
         for t in FuzzTarget.allCases { c.seeds[t] = [] }
@@ -21,7 +25,7 @@ public struct Corpus: Sendable {
             guard let e = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey]) else { continue }
             for case let u as URL in e {
                 guard let v = try? u.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey]), v.isRegularFile == true,
-                      (v.fileSize ?? 0) <= 4 << 20 else { continue }
+                      (v.fileSize ?? 0) <= maxSeedBytes else { continue }
                 let ext = u.pathExtension.lowercased()
                 guard let t = FuzzTarget.allCases.first(where: { $0.seedExtensions.contains(ext) }),
                       let d = try? Data(contentsOf: u), !d.isEmpty else { continue }

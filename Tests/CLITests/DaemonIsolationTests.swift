@@ -156,6 +156,44 @@ import Testing
         stop(d)
     }
 
+    /// Root can mount a small tmpfs (CI runs as root); elsewhere the disk-full test is skipped.
+    static let canMountTmpfs: Bool = {
+        let dir = Fixtures.temporaryDirectory("tmpfs-probe")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        guard getuid() == 0, let r = try? runProcess(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir.path], timeout: 10),
+              r.status == 0 else { return false }
+        _ = try? runProcess(URL(fileURLWithPath: "/bin/umount"), [dir.path], timeout: 10)
+        return true
+    }()
+
+    /// A full disk: the model fails with ENOSPC, waits, and is retried once space is freed
+    /// (no touch, no SIGHUP).
+    @Test(.enabled(if: canMountTmpfs, "needs root to mount a small tmpfs")) func aFullDiskIsRetriedWhenSpaceIsFreed() throws {
+        let disk = root.appendingPathComponent("disk")
+        try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
+        let mount = try runProcess(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=1m", "tmpfs", disk.path])
+        #expect(mount.status == 0)
+        defer {
+            _ = try? runProcess(URL(fileURLWithPath: "/bin/umount"), [disk.path])
+            try? FileManager.default.removeItem(at: root)
+        }
+        // Fill the disk but for a few kB.
+        let filler = disk.appendingPathComponent("filler")
+        try Data(count: 1_000_000).write(to: filler)
+        let out = disk.appendingPathComponent("out")
+        let d = try DaemonProcess(["watch", watched.path, "--out", out.path, "--cache", root.appendingPathComponent("cache").path, "--settle", "0.2"],
+                                  log: root.appendingPathComponent("daemon-disk.log"))
+        #expect(DaemonProcess.wait(timeout: 20) { d.output.contains("watching") }, "\(d.output)")
+        try drop("hostile/tiny_cnn.onnx", as: "m.onnx")
+        #expect(DaemonProcess.wait(timeout: 60) { d.output.contains("m: FAILED") }, "\(d.output)")
+        #expect(d.output.contains("No space left on device"), "\(d.output)")
+        try FileManager.default.removeItem(at: filler)
+        #expect(DaemonProcess.wait(timeout: 60) { FileManager.default.fileExists(atPath: out.appendingPathComponent("m/report.json").path) }, "\(d.output)")
+        #expect(d.output.contains("disk space freed: retrying"))
+        d.signal(SIGTERM)
+        #expect(d.waitForExit(timeout: 15) == 0)
+    }
+
     @Test func statusSaysWhenTheDaemonWasKilled() throws {
         defer { try? FileManager.default.removeItem(at: root) }
         let d = try start()
