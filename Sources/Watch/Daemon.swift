@@ -201,7 +201,7 @@ public final class Daemon: @unchecked Sendable {
         if !waitingForSpace.isEmpty, now.timeIntervalSince(lastSpaceCheck) >= 5 {
             lastSpaceCheck = now
             let free = freeBytes()
-            for (m, before) in waitingForSpace where free > before + (1 << 20) {
+            for (m, before) in waitingForSpace where free > before + (64 << 10) {
                 say("disk space freed: retrying \(m)")
                 waitingForSpace[m] = nil
                 dirty.insert(m)
