@@ -49,6 +49,19 @@ import Testing
         #expect(stageStatus(dir, "search") == "failed")
     }
 
+    /// Finite weights and inputs whose float activations overflow: refused after calibration,
+    /// naming the data file and the node.
+    @Test func activationsOverflowingOnTheDataAreANamedRefusal() throws {
+        let dir = Fixtures.temporaryDirectory("hostile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(at: Fixtures.url("hostile/huge_weight.onnx"), to: dir.appendingPathComponent("m.onnx"))
+        try FileManager.default.copyItem(at: Fixtures.url("hostile/x_large.npz"), to: dir.appendingPathComponent("m.npz"))
+        let r = try run(dir)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("m.npz: array 'x'") && r.stderr.contains("node 'relu0'") && r.stderr.contains("too large"), "\(r.stderr)")
+        #expect(stageStatus(dir, "search") == "failed")
+    }
+
     @Test func fifoAsDataIsRefusedNotWaitedOn() throws {
         let dir = try folder()
         defer { try? FileManager.default.removeItem(at: dir) }

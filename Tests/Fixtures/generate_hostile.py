@@ -101,6 +101,9 @@ def main():
                          ("y_huge", [0, 1, 2**62, 0, 1, 0, 1, 0])]:
         np.savez(os.path.join(HERE, name + ".npz"), x=x, y=np.array(labels, np.int64))
     np.savez(os.path.join(HERE, "y_float.npz"), x=x, y=y.astype(np.float32) + 0.5)
+    # Finite but huge: weights 1e29 on inputs 1e9 overflow float activations in calibration.
+    small_cnn(np.full((2, 3, 1, 1), 1e29, np.float32), "huge_weight")
+    np.savez(os.path.join(HERE, "x_large.npz"), x=np.full((4, 3, 4, 4), 1e9, np.float32))
     print(f"hostile fixtures in {HERE}")
 
 

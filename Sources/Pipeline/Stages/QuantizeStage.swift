@@ -14,6 +14,25 @@ public struct ModelData: Sendable {
     public var synthetic: Bool
     /// True when validation reuses the calibration data.
     public var validationIsCalibration: Bool
+    /// The calibration data file's name (nil for synthetic data), for messages.
+    public var calibrationFile: String? = nil
+
+    /// The largest activation magnitude calibration accepts: past it the integer grid's scale
+    /// and the float statistics lose meaning (and Inf cannot be stored in JSON).
+    public static let maxActivationMagnitude: Float = 1e30
+
+    /// Refuses calibration statistics with non-finite or absurd values, naming the first node
+    /// (in execution order) whose output overflows on this data.
+    public func check(_ stats: CalibrationStats, graph: Graph) throws {
+        for n in graph.nodes {
+            guard let s = stats.tensors[n.output], !s.samples.isEmpty else { continue }
+            for v in [s.min, s.max] where !(v.magnitude <= Self.maxActivationMagnitude) {
+                let file = calibrationFile ?? "synthetic calibration inputs"
+                throw DataError(file: file, field: calibrationFile == nil ? nil : "x",
+                                "the float model's output of node '\(n.name)' (\(n.op.name), tensor '\(n.output)') reaches \(v) on this data; the weights or the inputs are too large to quantize")
+            }
+        }
+    }
 
     /// The data files of a model: the given ones, else `NAME.npz` (or `.npy`) for calibration
     /// and `NAME.val.npz` for validation, when they exist.
@@ -37,15 +56,18 @@ public struct ModelData: Sendable {
         }
         let (x, y) = try read(try confinedIfImplicit(dataURL, model: model), graph: graph)
         log.line("calibration data: \(dataURL.lastPathComponent), \(x.shape[0]) inputs" + (y == nil ? ", no labels" : ", with labels"))
+        let file = dataURL.lastPathComponent
         if let valURL {
             let (vx, vy) = try read(try confinedIfImplicit(valURL, model: model), graph: graph)
             log.line("validation data: \(valURL.lastPathComponent), \(vx.shape[0]) inputs" + (vy == nil ? ", no labels" : ", with labels"))
             return ModelData(calibration: x, calibrationLabels: y, validation: vx, validationLabels: vy,
-                             source: "calibration \(dataURL.lastPathComponent), validation \(valURL.lastPathComponent)", synthetic: false, validationIsCalibration: false)
+                             source: "calibration \(dataURL.lastPathComponent), validation \(valURL.lastPathComponent)", synthetic: false, validationIsCalibration: false,
+                             calibrationFile: file)
         }
         log.line("no validation data (\(stem.lastPathComponent).val.npz): validating on the calibration data")
         return ModelData(calibration: x, calibrationLabels: y, validation: x, validationLabels: y,
-                         source: "\(dataURL.lastPathComponent) (validation reuses the calibration data)", synthetic: false, validationIsCalibration: true)
+                         source: "\(dataURL.lastPathComponent) (validation reuses the calibration data)", synthetic: false, validationIsCalibration: true,
+                         calibrationFile: file)
     }
 
     /// The largest input value accepted in `x`: far beyond any normalised or raw-pixel input,
