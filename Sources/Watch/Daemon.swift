@@ -238,7 +238,6 @@ public final class Daemon: @unchecked Sendable {
         state = "running"
         writeStatus()
         work.async { [self] in
-            var results: [Outcome] = []
             do {
                 guard let lock = try PipelineLock(directory: config.lockDirectory, wait: true) else { throw WatchError(message: "lock unavailable") }
                 defer { withExtendedLifetime(lock) {} }
@@ -262,45 +261,63 @@ public final class Daemon: @unchecked Sendable {
                         do { try CrashReport.publish(model: model, folder: folder, outcome: o) } catch { note = "the error report could not be written: \(error)" }
                         say("\(model.lastPathComponent): CRASHED: \(o.crashDescription); \(note)")
                         for l in o.logTail.suffix(5) { say("  | \(l)") }
-                        results.append(Outcome(path: m, model: folder.lastPathComponent, exitCode: ExitCode.stageFailed.rawValue,
-                                               message: "the tool crashed on this file: \(o.crashDescription)", output: folder.path,
-                                               crashDigest: inputsDigest(m)))
+                        record([Outcome(path: m, model: folder.lastPathComponent, exitCode: ExitCode.stageFailed.rawValue,
+                                        message: "the tool crashed on this file: \(o.crashDescription)", output: folder.path,
+                                        crashDigest: inputsDigest(m))])
                         continue
                     }
                     for r in o.results {
                         say(r.exitCode == 0 ? "\(r.model): ok -> \(r.output)/report.md" : "\(r.model): FAILED (exit \(r.exitCode)): \(r.message)")
-                        results.append(Outcome(path: m, model: r.model, exitCode: r.exitCode, message: r.message, output: r.output, crashDigest: nil))
                     }
+                    record(o.results.map { Outcome(path: m, model: $0.model, exitCode: $0.exitCode, message: $0.message, output: $0.output, crashDigest: nil) })
                 }
             } catch {
                 say("error: \(error)")
             }
-            let finished = results
-            let free = finished.contains { $0.message.contains(String(cString: strerror(ENOSPC))) } ? freeBytes() : 0
             queue.async { [self] in
-                for r in finished {
-                    lastResults[r.model] = ["exitCode": String(r.exitCode), "message": r.message, "output": r.output,
-                                            "finishedAt": ISO8601DateFormatter().string(from: Date())]
-                    if let d = r.crashDigest {
-                        quarantine[r.path] = d
-                        saveQuarantine()
-                        continue
-                    }
-                    if quarantine.removeValue(forKey: r.path) != nil { saveQuarantine() }
-                    if r.message.contains(String(cString: strerror(ENOSPC))) {
-                        waitingForSpace[r.path] = free
-                    } else if r.exitCode != 0 && r.exitCode != ExitCode.interrupted.rawValue && r.exitCode != ExitCode.terminated.rawValue {
-                        failed.insert(r.path)
-                    } else {
-                        failed.remove(r.path)
-                    }
-                }
                 running = []
                 state = stopping ? "stopping" : "idle"
                 writeStatus()
                 startWork()
             }
         }
+    }
+
+    /// Records one model's outcomes (on `queue`, as each worker ends, so status.json stays current).
+    func record(_ outcomes: [Outcome]) {
+        let free = outcomes.contains { $0.message.contains(String(cString: strerror(ENOSPC))) } ? freeBytes() : 0
+        queue.async { [self] in
+            for r in outcomes {
+                lastResults[r.model] = ["exitCode": String(r.exitCode), "message": r.message, "output": r.output,
+                                        "finishedAt": ISO8601DateFormatter().string(from: Date())]
+                if let d = r.crashDigest {
+                    quarantine[r.path] = d
+                    saveQuarantine()
+                    continue
+                }
+                if quarantine.removeValue(forKey: r.path) != nil { saveQuarantine() }
+                if r.message.contains(String(cString: strerror(ENOSPC))) {
+                    waitingForSpace[r.path] = free
+                } else if r.exitCode != 0 && r.exitCode != ExitCode.interrupted.rawValue && r.exitCode != ExitCode.terminated.rawValue {
+                    failed.insert(r.path)
+                } else {
+                    failed.remove(r.path)
+                }
+            }
+            running.removeAll { p in outcomes.contains { $0.path == p } }
+            writeStatus()
+        }
+    }
+
+    /// One output folder's result, or a crash of the model's worker.
+    struct Outcome {
+        var path: String
+        var model: String
+        var exitCode: Int32
+        var message: String
+        var output: String
+        /// `inputsDigest` of the model when its worker crashed.
+        var crashDigest: String?
     }
 
     /// The digests of a model and the files that go with it (`NAME.*`, `budget.json`): a
@@ -314,16 +331,6 @@ public final class Daemon: @unchecked Sendable {
         return names.map { "\($0)=\((try? fileDigest(dir.appendingPathComponent($0))) ?? "?")" }.joined(separator: ";")
     }
 
-    /// One output folder's result, or a crash of the model's worker.
-    struct Outcome {
-        var path: String
-        var model: String
-        var exitCode: Int32
-        var message: String
-        var output: String
-        /// The model file's digest when its worker crashed.
-        var crashDigest: String?
-    }
 
     func writeStatus() {
         var obj: [String: Any] = [
