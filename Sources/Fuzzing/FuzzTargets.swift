@@ -42,15 +42,25 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
     }
 
-    /// Models larger than this many activation elements skip the quantize path (time).
-    static let maxQuantizeElements = 1 << 18
+    /// Models needing more work than this (output elements × window taps) skip the quantize
+    /// path: it is there for arithmetic on odd values, not for speed.
+    static let maxQuantizeWork = 1 << 22
 
     /// parse → calibrate → quantize → integer engine, errors ignored (only traps matter).
     static func quantize(_ g: Graph) {
         guard let input = g.inputs.first else { return }
-        var elements = 0
-        for n in g.nodes { elements += g.shape(n.output).reduce(1) { $0 &* Swift.max($1, 1) } }
-        guard elements <= maxQuantizeElements, g.nodes.count <= 200 else { return }
+        // Work: output elements, times the window taps of convolutions and pools.
+        var work = 0
+        for n in g.nodes {
+            var taps = 1
+            switch n.op {
+            case .conv: taps = n.inputs.count > 1 ? g.shape(n.inputs[1]).dropFirst().reduce(1) { $0 &* Swift.max($1, 1) } : 1
+            case .averagePool(let p), .maxPool(let p): taps = p.kernelShape.reduce(1) { $0 &* Swift.max($1, 1) }
+            default: break
+            }
+            work = work &+ g.shape(n.output).reduce(1) { $0 &* Swift.max($1, 1) } &* Swift.max(taps, 1)
+        }
+        guard work >= 0, work <= maxQuantizeWork, g.nodes.count <= 200 else { return }
         let x = Calibrator.syntheticInputs(shape: g.shape(input), count: 2, seed: 7)
         guard let stats = try? Calibrator.collect(graph: g, inputs: x, synthetic: true, maxSamples: 512, threads: 1) else { return }
         // One bit-width per input (it varies with the graph), to keep inputs per second up.

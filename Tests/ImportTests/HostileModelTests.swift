@@ -46,6 +46,22 @@ import Testing
         expectImportError("relu_chain.onnx", ["10003 nodes", "\(1000)"])
     }
 
+    /// Found by the fuzzer: a TFLite MAX_POOL_2D whose filter size was overwritten with 2^31 − 1
+    /// (SAME padding, so the output shape stayed small) ran for ever in calibration. A window
+    /// op's work (outputs × taps) is now bounded when the node is added.
+    @Test func anAbsurdPoolWindowIsRefusedBeforeItRuns() throws {
+        var g = Graph(name: "g", inputs: ["x"], outputs: [])
+        g.shapes["x"] = [1, 8, 32, 32]
+        let k = Int(Int32.max)
+        let pool = Pool2D(kernelShape: [k, k], strides: [1, 1], pads: [k / 2, k / 2, k - 1 - k / 2, k - 1 - k / 2])
+        #expect {
+            try g.append(Node(name: "pool", op: .maxPool(pool), inputs: ["x"], output: "y"))
+        } throws: { e in "\(e)".contains("window taps") }
+        // A sane window is fine.
+        try g.append(Node(name: "pool3", op: .maxPool(Pool2D(kernelShape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1])), inputs: ["x"], output: "y3"))
+        #expect(g.shape("y3") == [1, 8, 32, 32])
+    }
+
     /// Issue 17's TFLite crash: a buffer offset overwritten with 0x80. Aligned words of both fixtures
     /// are overwritten in turn; each load must return or throw.
     @Test(arguments: ["mobilenet_v1_tfl.tflite", "mobilenet_v2_tfl_f16.tflite"])
