@@ -8,7 +8,7 @@ export TINYMPQ_TARGET_CPU
 SWIFT_BUILD := swift build -c release
 BIN := .build/release/tinympq
 
-.PHONY: all deps build run once test bench fixtures corpus clean
+.PHONY: all deps build run once test bench fixtures corpus fuzz clean
 
 all: build
 
@@ -43,11 +43,19 @@ corpus: build
 	@scripts/deps.sh --corpus
 	.venv/bin/python scripts/corpus.py --tinympq $(BIN)
 
+## fuzz: the fuzzing harness over the ONNX, TFLite, NumPy and budget readers and parse -> quantize
+## for FUZZ_SECONDS (default 600); inputs that crash or hang are kept in fuzz-crashes/
+FUZZ_SECONDS ?= 600
+fuzz:
+	$(SWIFT_BUILD) --product tinympq-fuzz
+	.build/release/tinympq-fuzz run --seconds $(FUZZ_SECONDS) --crashes fuzz-crashes
+
 ## fixtures: regenerate the committed test fixtures
 fixtures:
 	@scripts/deps.sh --fixtures
 	.venv/bin/python Tests/Fixtures/generate.py
 	.venv/bin/python Tests/Fixtures/generate_tflite.py
+	.venv/bin/python Tests/Fixtures/generate_hostile.py
 
 clean:
 	rm -rf .build .cache

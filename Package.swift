@@ -17,7 +17,7 @@ let optimised: [SwiftSetting] = [.unsafeFlags(["-O"])]
 let package = Package(
     name: "tinympq",
     platforms: [.macOS(.v14)],
-    products: [.executable(name: "tinympq", targets: ["tinympq"])],
+    products: [.executable(name: "tinympq", targets: ["tinympq"]), .executable(name: "tinympq-fuzz", targets: ["tinympq-fuzz"])],
     targets: [
         // Debian's zlib, for deflate-compressed NumPy .npz archives.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
@@ -38,6 +38,9 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Graph", "Import", "Codegen"], path: "Tests/TestSupport"),
         // Several of these write to one cache at once in PipelineTests.
         .executableTarget(name: "StoreStress", dependencies: ["Pipeline"], path: "Tests/StoreStress"),
+        // The fuzzing harness (issue 17): in-process entry points, and a driver that runs them in children.
+        .target(name: "Fuzzing", dependencies: ["Import", "Pipeline", "Quantize", "Graph", "Kernels"]),
+        .executableTarget(name: "tinympq-fuzz", dependencies: ["Fuzzing"]),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "Kernels", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "Graph", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),

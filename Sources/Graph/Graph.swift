@@ -37,6 +37,13 @@ public struct Graph: Sendable {
         return c
     }
 
+    /// The most elements one activation tensor may have (2^28 floats = 1 GiB).
+    public static let maxTensorElements = 1 << 28
+
+    /// The most multiply-accumulates (or window taps) one node may take: 2^34, a hundred times
+    /// the largest MCU networks' total.
+    public static let maxNodeWork = 1 << 34
+
     /// Appends a node, inferring and recording its output shape.
     public mutating func append(_ node: Node) throws {
         let inShapes = try node.inputs.map { name -> [Int] in
@@ -45,7 +52,31 @@ public struct Graph: Sendable {
             }
             return s
         }
-        shapes[node.output] = try node.op.outputShape(inShapes, node: node.name)
+        guard shapes[node.output] == nil else {
+            throw GraphError(node: node.name, op: node.op.name, "output '\(node.output)' is already written by an earlier node (or is a constant or the input); every tensor must have one producer")
+        }
+        let out = try node.op.outputShape(inShapes, node: node.name)
+        var count = 1
+        for d in out {
+            let (p, o) = count.multipliedReportingOverflow(by: d)
+            guard d >= 0, !o, p <= Self.maxTensorElements else {
+                throw GraphError(node: node.name, op: node.op.name, "output shape \(out) is negative or absurdly large (more than \(Self.maxTensorElements) elements)")
+            }
+            count = p
+        }
+        // Window ops visit every kernel tap for every output element: a pool window of 2^31
+        // (a corrupt file) would run for ever. Past `maxNodeWork` taps the node is refused.
+        var taps = 1
+        switch node.op {
+        case .conv: taps = inShapes.count > 1 ? inShapes[1].dropFirst().reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 } : 1
+        case .averagePool(let p), .maxPool(let p): taps = p.kernelShape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+        default: break
+        }
+        let (work, o) = count.multipliedReportingOverflow(by: taps)
+        guard !o, work <= Self.maxNodeWork else {
+            throw GraphError(node: node.name, op: node.op.name, "\(count) outputs × \(taps) window taps is more work than the \(Self.maxNodeWork) one node may take; the kernel, padding or dilation is absurd")
+        }
+        shapes[node.output] = out
         nodes.append(node)
     }
 }

@@ -76,7 +76,9 @@ extension Op {
 /// Output length of a sliding window (ONNX conv and pool rule).
 func windowOut(_ n: Int, k: Int, s: Int, d: Int, p0: Int, p1: Int, ceil: Bool, _ fail: (String) -> GraphError) throws -> Int {
     guard k >= 1, s >= 1, d >= 1, p0 >= 0, p1 >= 0 else { throw fail("invalid window (kernel \(k), stride \(s), dilation \(d), pads \(p0),\(p1))") }
-    let span = n + p0 + p1 - d * (k - 1) - 1
+    let (extent, o) = d.multipliedReportingOverflow(by: k - 1)
+    guard !o, extent < 1 << 40, n < 1 << 40, p0 < 1 << 40, p1 < 1 << 40 else { throw fail("window \(k) (dilation \(d)) or pads \(p0),\(p1) are absurd") }
+    let span = n + p0 + p1 - extent - 1
     guard span >= 0 else { throw fail("window \(k) (dilation \(d)) is larger than the padded input \(n + p0 + p1)") }
     var out = (ceil ? (span + s - 1) / s : span / s) + 1
     // ceil_mode: the last window must start inside the input or left padding.

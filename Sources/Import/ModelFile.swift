@@ -19,15 +19,8 @@ public enum ModelFile {
 
     /// The file's bytes, refusing files over `maxFileBytes`.
     static func read(_ url: URL) throws -> [UInt8] {
-        let file = url.lastPathComponent
-        do {
-            let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
-            guard size <= maxFileBytes else { throw ImportError(file: file, "file is \(size) bytes, larger than the \(maxFileBytes)-byte limit") }
-            return [UInt8](try Data(contentsOf: url))
-        } catch let e as ImportError {
-            throw e
-        } catch {
-            throw ImportError(file: file, "cannot read the file: \(error.localizedDescription)")
+        do { return try RegularFile.read(url, maxBytes: maxFileBytes) } catch {
+            throw ImportError(file: url.lastPathComponent, error.description)
         }
     }
 }

@@ -60,9 +60,18 @@ public enum BudgetFile {
         let file = url.lastPathComponent
         func fail(_ field: String?, _ m: String) -> BudgetError { BudgetError(file: file, field: field, message: m) }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw fail(nil, "cannot read the file: \(error.localizedDescription)") }
+        do { data = Data(try RegularFile.read(url, maxBytes: 1 << 20)) } catch { throw fail(nil, "cannot read the file: \(error)") }
+        return try parse(data: data, file: file, folder: url.deletingLastPathComponent(), resources: resources)
+    }
+
+    /// Every budget in a budget file's bytes (the fuzzer's entry point too). Duplicate keys and
+    /// values of the wrong JSON type (`"flash": true`) are errors naming the field.
+    public static func parse(data: Data, file: String, folder: URL, resources: PipelineResources?) throws -> [Budget] {
+        func fail(_ field: String?, _ m: String) -> BudgetError { BudgetError(file: file, field: field, message: m) }
         let top: Any
-        do { top = try JSONSerialization.jsonObject(with: data) } catch { throw fail(nil, "not valid JSON: \(error.localizedDescription)") }
+        do { top = try StrictJSON.parse(data) } catch {
+            throw fail(error.field, error.field == nil ? "not valid JSON: \(error.description)" : error.description)
+        }
         guard let obj = top as? [String: Any] else { throw fail(nil, "must be a JSON object") }
         let items: [[String: Any]]
         if let list = obj["budgets"] {
@@ -80,7 +89,7 @@ public enum BudgetFile {
                 _ = try sweepSizes(sweep, file: file, prefix: prefix)
                 for key in ["flash", "ram"] where item[key] == nil { item[key] = ((sweep as? [String: Any])?[key] as? [Any])?.first }
             }
-            let b = try parse(item, file: file, prefix: prefix, folder: url.deletingLastPathComponent(), resources: resources)
+            let b = try parse(item, file: file, prefix: prefix, folder: folder, resources: resources)
             if let sweep = item["sweep"] { out += try expand(sweep: sweep, of: b, prefix: prefix) } else { out.append(b) }
         }
         if out.count > 1 {
@@ -162,7 +171,7 @@ public enum BudgetFile {
             guard FileManager.default.fileExists(atPath: b[keyPath: path]!) else { throw fail(key, "file '\(s)' does not exist beside the budget") }
         }
         if let v = o["maxAccuracyDrop"] {
-            guard let d = (v as? NSNumber)?.doubleValue, d >= 0, d <= 100 else { throw fail("maxAccuracyDrop", "must be a number of percentage points from 0 to 100") }
+            guard let d = (v as? Double) ?? (v as? Int).map(Double.init), d >= 0, d <= 100 else { throw fail("maxAccuracyDrop", "must be a number of percentage points from 0 to 100") }
             b.maxAccuracyDrop = d
         }
         return b

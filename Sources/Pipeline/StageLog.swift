@@ -10,9 +10,15 @@ public final class StageLog: @unchecked Sendable {
 
     public init(stage: String) { self.stage = stage }
 
+    /// Also receives every line as it is written (a daemon worker prints them, so the last lines
+    /// survive a crash); set once at start-up.
+    nonisolated(unsafe) public static var echo: (@Sendable (String) -> Void)? = nil
+
     public func line(_ text: String) {
         let t = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
-        lock.withLock { lines.append("\(t) [\(stage)] \(text)") }
+        let l = "\(t) [\(stage)] \(text)"
+        lock.withLock { lines.append(l) }
+        Self.echo?(l)
     }
 
     public var seconds: Double { Date().timeIntervalSince(started) }

@@ -108,8 +108,10 @@ struct Builder {
     /// Clamp bounds of an output: its code range, narrowed by a fused ReLU6/Clip upper bound.
     func bounds(_ t: QTensor, clamp: (Float, Float)) -> (Int32, Int32) {
         var lo = t.quant.qmin, hi = t.quant.qmax
-        if clamp.0 > -.infinity { lo = Swift.max(lo, Int((Double(clamp.0) / t.quant.scale).rounded(.up))) }
-        if clamp.1 < .infinity { hi = Swift.min(hi, Int((Double(clamp.1) / t.quant.scale).rounded(.toNearestOrAwayFromZero))) }
+        // Bounds far outside the code range (a Clip at 1e20) are clamped before the conversion.
+        func code(_ v: Double) -> Int { Int(Swift.min(Swift.max(v, -1e9), 1e9)) }
+        if clamp.0 > -.infinity { lo = Swift.max(lo, code((Double(clamp.0) / t.quant.scale).rounded(.up))) }
+        if clamp.1 < .infinity { hi = Swift.min(hi, code((Double(clamp.1) / t.quant.scale).rounded(.toNearestOrAwayFromZero))) }
         return (Int32(lo), Int32(Swift.max(lo, hi)))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Graph
 import Kernels
 import Pipeline
 
@@ -18,6 +19,8 @@ public final class Daemon: @unchecked Sendable {
         public var statusFile: URL
         public var settle: Double = 0.5
         public var poll: Double? = nil
+        /// Limits of the worker process each model runs in.
+        public var limits = WorkerLimits()
         public init(root: URL, options: RunOptions, lockDirectory: URL, statusFile: URL) {
             self.root = root
             self.options = options
@@ -42,10 +45,37 @@ public final class Daemon: @unchecked Sendable {
     let startedAt = Date()
     let done = DispatchSemaphore(value: 0)
     var stopping = false
+    /// Models whose worker crashed, by path: the digests of the model and its files then
+    /// (`inputsDigest`). Not retried until one changes; kept across restarts in `quarantine.json`.
+    var quarantine: [String: String] = [:]
+    /// Models that failed (not crashed): SIGHUP retries them.
+    var failed = Set<String>()
+    /// Models that failed for lack of disk space, with the free bytes then: retried once space
+    /// has been freed.
+    var waitingForSpace: [String: UInt64] = [:]
+    var lastSpaceCheck = Date()
+    /// The running worker's pid (read by `stop` on another queue).
+    let workerLock = NSLock()
+    nonisolated(unsafe) var workerPID: Int32? = nil
 
     public init(config: Config, say: @escaping @Sendable (String) -> Void) {
         self.config = config
         self.say = say
+        if let d = try? Data(contentsOf: quarantineFile), let q = try? JSONDecoder().decode([String: String].self, from: d) { quarantine = q }
+    }
+
+    var quarantineFile: URL { config.statusFile.deletingLastPathComponent().appendingPathComponent("quarantine.json") }
+
+    func saveQuarantine() {
+        guard let d = try? JSONEncoder().encode(quarantine) else { return }
+        let tmp = quarantineFile.deletingLastPathComponent().appendingPathComponent(".quarantine.json.tmp-\(getpid())")
+        if (try? d.write(to: tmp)) != nil { _ = rename(tmp.path, quarantineFile.path) }
+    }
+
+    func setWorker(_ pid: Int32?) {
+        workerLock.lock()
+        workerPID = pid
+        workerLock.unlock()
     }
 
     static let relevantSuffixes = Discovery.modelExtensions.sorted().map { "." + $0 } + [".budget.json", ".npz", ".npy", ".policy.json"]
@@ -81,6 +111,9 @@ public final class Daemon: @unchecked Sendable {
             source?.stop()
             timer?.cancel()
             Cancellation.cancel()
+            workerLock.lock()
+            if let pid = workerPID { kill(pid, SIGTERM) }  // the worker cancels its stage and exits
+            workerLock.unlock()
             work.async { [self] in
                 queue.async { [self] in
                     state = "stopped"
@@ -93,6 +126,27 @@ public final class Daemon: @unchecked Sendable {
 
     /// SIGHUP: look at everything again.
     public func rescan() { queue.async { [self] in handle(.rescan) } }
+
+    /// SIGHUP: run the models that failed again (not those whose worker crashed: they wait
+    /// for a change).
+    public func retryFailed() {
+        queue.async { [self] in
+            guard !stopping else { return }
+            let again = failed.union(waitingForSpace.keys)
+            if !again.isEmpty { say("retrying \(again.count) failed model(s)") }
+            dirty.formUnion(again)
+            failed.removeAll()
+            waitingForSpace.removeAll()
+            startWork()
+        }
+    }
+
+    /// Free bytes where the outputs go.
+    func freeBytes() -> UInt64 {
+        var st = statvfs()
+        guard statvfs(config.options.outputDirectory.deletingLastPathComponent().path, &st) == 0 else { return 0 }
+        return UInt64(st.f_bavail) * UInt64(st.f_frsize)
+    }
 
     func handle(_ ev: FileEvent) {
         guard !stopping else { return }
@@ -143,6 +197,16 @@ public final class Daemon: @unchecked Sendable {
             digests[path] = digest
             for m in affectedModels(path) { dirty.insert(m) }
         }
+        // Disk full: retry once space has been freed (checked every 5 s).
+        if !waitingForSpace.isEmpty, now.timeIntervalSince(lastSpaceCheck) >= 5 {
+            lastSpaceCheck = now
+            let free = freeBytes()
+            for (m, before) in waitingForSpace where free > before + (64 << 10) {
+                say("disk space freed: retrying \(m)")
+                waitingForSpace[m] = nil
+                dirty.insert(m)
+            }
+        }
         startWork()
     }
 
@@ -159,34 +223,58 @@ public final class Daemon: @unchecked Sendable {
 
     func startWork() {
         guard running.isEmpty, !dirty.isEmpty, !stopping else { return }
-        let batch = dirty.sorted()
+        var batch: [String] = []
+        for m in dirty.sorted() {
+            if let q = quarantine[m], q == inputsDigest(m) {
+                say("\(m): not retried: the tool crashed on this file before, and it has not changed")
+                continue
+            }
+            batch.append(m)
+        }
         dirty.removeAll()
+        guard !batch.isEmpty else { return }
+        let models = batch
         running = batch
         state = "running"
         writeStatus()
         work.async { [self] in
-            var results: [(String, ModelRun)] = []
             do {
                 guard let lock = try PipelineLock(directory: config.lockDirectory, wait: true) else { throw WatchError(message: "lock unavailable") }
                 defer { withExtendedLifetime(lock) {} }
-                let runner = PipelineRunner(options: config.options, say: say)
-                for m in batch where !Cancellation.isCancelled {
+                let logs = config.lockDirectory.appendingPathComponent("tmp")
+                try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+                for m in models where !Cancellation.isCancelled {
                     guard FileManager.default.fileExists(atPath: m) else { continue }
                     say("processing \(m)")
-                    for r in runner.run(model: URL(fileURLWithPath: m)) {
-                        results.append((m, r))
-                        say(r.exitCode == .ok ? "\(r.model): ok -> \(r.outputFolder.path)/report.md" : "\(r.model): FAILED (exit \(r.exitCode.rawValue)): \(r.message)")
+                    let model = URL(fileURLWithPath: m)
+                    let logFile = logs.appendingPathComponent("worker-\(getpid()).log")
+                    let o = try Worker.run(model: model, options: config.options, limits: config.limits, logFile: logFile) { pid in
+                        setWorker(pid)
+                        queue.async { [self] in writeStatus() }
                     }
+                    setWorker(nil)
+                    try? FileManager.default.removeItem(at: logFile)
+                    if Cancellation.isCancelled { break }  // stopping: the worker was asked to stop
+                    if o.crashed {
+                        let folder = config.options.outputDirectory.appendingPathComponent(Names.fileName(model.deletingPathExtension().lastPathComponent))
+                        var note = "error report in \(folder.path)/report.md"
+                        do { try CrashReport.publish(model: model, folder: folder, outcome: o) } catch { note = "the error report could not be written: \(error)" }
+                        say("\(model.lastPathComponent): CRASHED: \(o.crashDescription); \(note)")
+                        for l in o.logTail.suffix(5) { say("  | \(l)") }
+                        record([Outcome(path: m, model: folder.lastPathComponent, exitCode: ExitCode.stageFailed.rawValue,
+                                        message: "the tool crashed on this file: \(o.crashDescription)", output: folder.path,
+                                        crashDigest: inputsDigest(m))])
+                        continue
+                    }
+                    for r in o.results {
+                        say(r.exitCode == 0 ? "\(r.model): ok -> \(r.output)/report.md" : "\(r.model): FAILED (exit \(r.exitCode)): \(r.message)")
+                    }
+                    record(o.results.map { Outcome(path: m, model: $0.model, exitCode: $0.exitCode, message: $0.message, output: $0.output, crashDigest: nil) })
                 }
             } catch {
                 say("error: \(error)")
             }
-            let finished = results
             queue.async { [self] in
-                for (_, r) in finished {
-                    lastResults[r.model] = ["exitCode": String(r.exitCode.rawValue), "message": r.message, "output": r.outputFolder.path,
-                                            "finishedAt": ISO8601DateFormatter().string(from: Date())]
-                }
                 running = []
                 state = stopping ? "stopping" : "idle"
                 writeStatus()
@@ -195,12 +283,64 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
+    /// Records one model's outcomes (on `queue`, as each worker ends, so status.json stays current).
+    func record(_ outcomes: [Outcome]) {
+        let free = outcomes.contains { $0.message.contains(String(cString: strerror(ENOSPC))) } ? freeBytes() : 0
+        queue.async { [self] in
+            for r in outcomes {
+                lastResults[r.model] = ["exitCode": String(r.exitCode), "message": r.message, "output": r.output,
+                                        "finishedAt": ISO8601DateFormatter().string(from: Date())]
+                if let d = r.crashDigest {
+                    quarantine[r.path] = d
+                    saveQuarantine()
+                    continue
+                }
+                if quarantine.removeValue(forKey: r.path) != nil { saveQuarantine() }
+                if r.message.contains(String(cString: strerror(ENOSPC))) {
+                    waitingForSpace[r.path] = free
+                } else if r.exitCode != 0 && r.exitCode != ExitCode.interrupted.rawValue && r.exitCode != ExitCode.terminated.rawValue {
+                    failed.insert(r.path)
+                } else {
+                    failed.remove(r.path)
+                }
+            }
+            running.removeAll { p in outcomes.contains { $0.path == p } }
+            writeStatus()
+        }
+    }
+
+    /// One output folder's result, or a crash of the model's worker.
+    struct Outcome {
+        var path: String
+        var model: String
+        var exitCode: Int32
+        var message: String
+        var output: String
+        /// `inputsDigest` of the model when its worker crashed.
+        var crashDigest: String?
+    }
+
+    /// The digests of a model and the files that go with it (`NAME.*`, `budget.json`): a
+    /// crashed model is retried when this changes.
+    func inputsDigest(_ model: String) -> String {
+        let url = URL(fileURLWithPath: model)
+        let dir = url.deletingLastPathComponent()
+        let stem = url.deletingPathExtension().lastPathComponent
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [])
+            .filter { $0 == "budget.json" || $0.hasPrefix(stem + ".") }.sorted()
+        return names.map { "\($0)=\((try? fileDigest(dir.appendingPathComponent($0))) ?? "?")" }.joined(separator: ";")
+    }
+
+
     func writeStatus() {
         var obj: [String: Any] = [
             "state": state, "pid": Int(getpid()), "version": ToolInfo.version, "startedAt": ISO8601DateFormatter().string(from: startedAt),
             "watched": config.root.path, "backend": source?.backend ?? "", "queue": dirty.sorted(), "running": running,
-            "lastResults": lastResults,
+            "lastResults": lastResults, "quarantined": quarantine.keys.sorted(), "waitingForSpace": waitingForSpace.keys.sorted(),
         ]
+        workerLock.lock()
+        if let w = workerPID { obj["workerPid"] = Int(w) }
+        workerLock.unlock()
         obj["updatedAt"] = ISO8601DateFormatter().string(from: Date())
         guard let data = try? JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]) else { return }
         let url = config.statusFile

@@ -3,6 +3,7 @@ import Graph
 import Import
 import Pipeline
 import Quantize
+import Watch
 
 /// Prints to standard error.
 func warn(_ s: String) {
@@ -11,8 +12,8 @@ func warn(_ s: String) {
 
 enum Commands {
     static func run(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, valued: ["out", "threads", "input-shape", "until", "policy", "bits", "budget", "data", "validation-data", "max-accuracy-drop", "cache", "targets", "shard"],
-                              allowedFlags: ["no-cache", "no-wait", "explain-internal"])
+        let a = try Arguments(args, valued: ["out", "threads", "input-shape", "until", "policy", "bits", "budget", "data", "validation-data", "max-accuracy-drop", "cache", "targets", "shard", "memory-limit"],
+                              allowedFlags: ["no-cache", "no-wait", "explain-internal", "worker-internal"])
         if a.flags.contains("help") {
             print(Help.run)
             return .ok
@@ -67,10 +68,14 @@ enum Commands {
             for m in models { for r in runner.run(model: m) { print("\(r.model):\n  " + r.message.replacingOccurrences(of: "\n", with: "\n  ")) } }
             return .ok
         }
+        // A daemon's worker (hidden options): the daemon holds the lock and reads `@result` lines.
+        let worker = a.flags.contains("worker-internal")
+        if worker { Worker.enterWorkerMode(memoryLimit: try a.int("memory-limit", default: 0, range: 0...Int.max)) }
         // One run at a time per cache (daemon and one-shot runs share the lock); shards, whose
         // jobs never overlap, run together.
         let lockDir = options.cacheDirectory ?? out
-        guard let lock = try PipelineLock(directory: lockDir, wait: !a.flags.contains("no-wait"), shared: options.only != nil) else {
+        let lock = worker ? nil : try PipelineLock(directory: lockDir, wait: !a.flags.contains("no-wait"), shared: options.only != nil)
+        guard worker || lock != nil else {
             warn("tinympq: another tinympq run or daemon holds the lock in \(lockDir.path) (--no-wait given)")
             return .lockBusy
         }
@@ -79,6 +84,7 @@ enum Commands {
         let runner = PipelineRunner(options: options) { print($0) }
         for m in models {
             for r in runner.run(model: m) {
+            if worker { print(WorkerResult(model: r.model, output: r.outputFolder.path, exitCode: r.exitCode.rawValue, message: r.message).line) }
             if r.exitCode == .ok {
                 print("\(r.model): ok -> \(r.outputFolder.path)/report.md" + (r.published ? "" : " (unchanged, not published again)"))
             } else {

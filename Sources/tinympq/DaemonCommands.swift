@@ -5,7 +5,7 @@ import Watch
 
 extension Commands {
     static func watch(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, valued: ["out", "cache", "settle", "poll", "threads"], allowedFlags: [])
+        let a = try Arguments(args, valued: ["out", "cache", "settle", "poll", "threads", "time-limit", "memory-limit"], allowedFlags: [])
         if a.flags.contains("help") {
             print(Help.watch)
             return .ok
@@ -31,6 +31,14 @@ extension Commands {
             guard let v = Double(p), v > 0, v < 86400 else { throw UsageError("--poll must be a positive number of seconds") }
             config.poll = v
         }
+        config.limits.seconds = Double(try a.int("time-limit", default: 3600, range: 1...604_800))
+        config.limits.memoryBytes = try a.int("memory-limit", default: 8192, range: 64...1_048_576) << 20
+        var holder = ""
+        guard let daemonLock = try DaemonLock(directory: cache, holder: &holder) else {
+            warn("tinympq: another tinympq daemon already uses \(cache.path) (\(holder.isEmpty ? "its pid is unknown" : holder)); not starting a second one")
+            return .lockBusy
+        }
+        defer { withExtendedLifetime(daemonLock) {} }
         let daemon = Daemon(config: config) { line in
             let t = ISO8601DateFormatter().string(from: Date())
             FileHandle.standardError.write(Data("\(t) \(line)\n".utf8))
@@ -38,7 +46,10 @@ extension Commands {
         Signals.installCancellation { _ in daemon.stop() }
         signal(SIGHUP, SIG_IGN)
         let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        hup.setEventHandler { daemon.rescan() }
+        hup.setEventHandler {
+            daemon.rescan()
+            daemon.retryFailed()
+        }
         hup.resume()
         do {
             try daemon.run()
@@ -62,6 +73,19 @@ extension Commands {
         guard let d = try? Data(contentsOf: url) else {
             print("no daemon status at \(url.path) (no daemon has run with this cache)")
             return .ok
+        }
+        // status.json is written by the daemon; when its pid is gone it was killed: say so.
+        if var obj = try? JSONSerialization.jsonObject(with: d) as? [String: Any], let pid = obj["pid"] as? Int,
+           let state = obj["state"] as? String, state != "stopped", !processIsAlive(pid_t(pid)) {
+            obj["state"] = "dead"
+            obj["note"] = "the daemon (pid \(pid)) is not running; it was killed while '\(state)'. Nothing is running or queued."
+            obj["running"] = [String]()
+            obj["queue"] = [String]()
+            obj.removeValue(forKey: "workerPid")
+            if let fixed = try? JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]) {
+                print(String(decoding: fixed, as: UTF8.self))
+                return .ok
+            }
         }
         print(String(decoding: d, as: UTF8.self))
         return .ok
@@ -87,4 +111,12 @@ extension Commands {
         print("gc: removed \(records) run records and \(blobs) blobs from \(cache.path)")
         return .ok
     }
+}
+
+/// Whether `pid` is a live process (not gone, not a zombie nobody has reaped).
+func processIsAlive(_ pid: pid_t) -> Bool {
+    guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return true }
+    return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first != "Z"
 }

@@ -60,6 +60,7 @@ enum Help {
 
     static let watch = """
     USAGE: tinympq watch [FOLDER] [--out DIR] [--cache DIR] [--settle SECONDS] [--poll SECONDS]
+                         [--time-limit SECONDS] [--memory-limit MB]
 
     Watches FOLDER (default watched/, recursively, with inotify) and runs the cached pipeline
     for every model whose model, budget, data or policy file changes: after the file has been
@@ -67,9 +68,17 @@ enum Help {
     content (a touch, a copy of the same bytes) does nothing. Temporary names (dotfiles,
     *.part, *.tmp, *~, *.swp) are ignored. At start every file is looked at once.
 
+    Each model runs in a worker process (this binary's `run`) under a time and a memory limit;
+    a worker that crashes or exceeds a limit gives that model an error report ("the tool
+    crashed on this file", the signal, the last log lines) and is not retried until the model
+    or a file beside it changes; the daemon goes on.
+
     SIGTERM/SIGINT stop gracefully (the running stage is cancelled, staging removed, previous
-    outputs intact, exit 0); SIGHUP rescans. status.json in the cache folder is kept current;
-    `tinympq status` prints it. One-shot runs and the daemon share one lock.
+    outputs intact, exit 0); SIGHUP rescans and retries the models that failed. Models that
+    failed for lack of disk space are retried once space is freed. status.json in the cache
+    folder is kept current; `tinympq status` prints it (and says when the daemon was killed).
+    One-shot runs and the daemon share one lock; a second daemon on the same cache folder
+    refuses to start (exit 9).
 
     OPTIONS:
       --out DIR           output folder (default: output/)
@@ -77,6 +86,8 @@ enum Help {
       --settle SECONDS    quiet period before a changed file is processed (default 0.5)
       --poll SECONDS      poll instead of inotify (network file systems)
       --threads N         worker threads (default: 2)
+      --time-limit SECONDS  wall-clock limit of one model's worker (default 3600)
+      --memory-limit MB     address-space limit of one model's worker (default 8192)
     """
 
     static let infer = """

@@ -48,14 +48,21 @@ public struct DataError: Error, CustomStringConvertible, Sendable {
 /// signed and unsigned integers, bool) and `.npz` (zip archives, stored or deflated).
 public enum NumPy {
     public static let maxElements = 1 << 30
+    /// The largest data file we read.
+    public static let maxFileBytes = 4_000_000_000
 
     /// Every array of a `.npy` (named "x") or `.npz` file, keyed by name without ".npy".
     public static func load(_ url: URL) throws -> [String: NumPyArray] {
         let file = url.lastPathComponent
         let bytes: [UInt8]
-        do { bytes = [UInt8](try Data(contentsOf: url)) } catch {
-            throw DataError(file: file, "cannot read the file: \(error.localizedDescription)")
+        do { bytes = try RegularFile.read(url, maxBytes: maxFileBytes) } catch {
+            throw DataError(file: file, error.description)
         }
+        return try parse(bytes, file: file)
+    }
+
+    /// The arrays of a `.npy` or `.npz` file's bytes (the fuzzer's entry point too).
+    public static func parse(_ bytes: [UInt8], file: String) throws -> [String: NumPyArray] {
         if bytes.starts(with: [0x50, 0x4b]) { return try parseNpz(bytes, file: file) }
         return ["x": try parseNpy(bytes[...], file: file, field: nil)]
     }

@@ -133,17 +133,19 @@ extension OnnxTensor {
         }
         let path = try confinedPath(location, inside: modelDirectory, what: "external data of tensor '\(name)'")
         let offset = Int(external["offset"] ?? "0") ?? -1
-        let wanted = count * size
+        let (wanted, o1) = count.multipliedReportingOverflow(by: size)
         let length = external["length"].flatMap { Int($0) } ?? wanted
-        guard offset >= 0, length == wanted else {
-            throw ImportMessage("tensor '\(name)': external data offset \(external["offset"] ?? "?") / length \(external["length"] ?? "?") do not match its shape (\(wanted) bytes)")
+        let (end, o2) = offset.addingReportingOverflow(length)
+        guard !o1, !o2, offset >= 0, length == wanted, end <= ModelFile.maxFileBytes else {
+            throw ImportMessage("tensor '\(name)': external data offset \(external["offset"] ?? "?") / length \(external["length"] ?? "?") do not match its shape (\(wanted) bytes) or lie beyond the \(ModelFile.maxFileBytes)-byte limit")
         }
+        try requireRegularFile(path, what: "tensor '\(name)': external data file '\(location)'")
         guard let fh = FileHandle(forReadingAtPath: path.path) else {
             throw ImportMessage("tensor '\(name)': cannot open external data file '\(location)'")
         }
         defer { try? fh.close() }
         let fileSize = (try? fh.seekToEnd()) ?? 0
-        guard UInt64(offset + length) <= fileSize else {
+        guard UInt64(end) <= fileSize else {
             throw ImportMessage("tensor '\(name)': external data file '\(location)' has \(fileSize) bytes, the tensor needs bytes \(offset)..<\(offset + length)")
         }
         try fh.seek(toOffset: UInt64(offset))

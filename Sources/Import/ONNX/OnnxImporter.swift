@@ -103,6 +103,7 @@ struct OnnxLowering {
         }
         graph.foldBatchNorms()
         graph.removeUnused()
+        try ImportChecks.check(graph, file: file)
         return graph
     }
 
@@ -160,6 +161,9 @@ struct OnnxLowering {
             throw ImportMessage("input \(i) '\(n.inputs[i])' is not produced by any earlier node (nodes must be in topological order)")
         }
         guard let out = n.outputs.first, !out.isEmpty else { throw ImportMessage("node has no output") }
+        for o in n.outputs where !o.isEmpty && (consts[o] != nil || graph.shapes[o] != nil || alias[o] != nil || unavailable[o] != nil) {
+            throw ImportMessage("output '\(o)' is already written by an earlier node (or is an initializer or the input); every tensor must have one producer")
+        }
         let ins: [ConstTensor?] = inNames.map { $0.isEmpty ? nil : consts[$0] }
         let activations = inNames.filter { !$0.isEmpty && consts[$0] == nil }
 

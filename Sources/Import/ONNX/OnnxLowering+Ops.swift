@@ -48,7 +48,9 @@ extension OnnxLowering {
                     if isMin { lo = c.floats[0] } else { hi = c.floats[0] }
                 }
             }
-            return .clip(min: lo, max: hi)
+            guard !lo.isNaN, !hi.isNaN, lo <= hi else { throw ImportMessage("Clip bounds [\(lo), \(hi)] are not an interval") }
+            // Bounds past ±1e30 (exporters write FLT_MAX for "none") mean no bound.
+            return .clip(min: lo < -1e30 ? -.infinity : lo, max: hi > 1e30 ? .infinity : hi)
         case "Sigmoid": return .sigmoid
         case "HardSigmoid": return .hardSigmoid(alpha: try attrFloat(n, "alpha", 0.2), beta: try attrFloat(n, "beta", 0.5))
         case "HardSwish": return .hardSwish
@@ -185,7 +187,7 @@ extension OnnxLowering {
 
     /// Output shape of Flatten, Reshape, Squeeze and Unsqueeze.
     func reshapeTarget(_ n: OnnxNode, input: [Int], shapeInput: ConstTensor?) throws -> [Int] {
-        let total = input.reduce(1, *)
+        guard let total = checkedCount(input) else { throw ImportMessage("input shape \(input) is too large") }
         func axesArg() throws -> [Int64]? {
             if opset >= 13 {
                 guard n.inputs.count > 1, !n.inputs[1].isEmpty else { return nil }
@@ -225,11 +227,12 @@ extension OnnxLowering {
             }
             if let free = out.firstIndex(of: -1) {
                 guard out.filter({ $0 == -1 }).count == 1 else { throw ImportMessage("shape \(s.ints) has more than one -1") }
-                let known = out.enumerated().filter { $0.offset != free }.reduce(1) { $0 * $1.element }
-                guard known > 0, total % known == 0 else { throw ImportMessage("cannot reshape \(input) to \(s.ints)") }
+                guard let known = checkedCount(out.enumerated().filter { $0.offset != free }.map(\.element)), known > 0, total % known == 0 else {
+                    throw ImportMessage("cannot reshape \(input) to \(s.ints)")
+                }
                 out[free] = total / known
             }
-            guard out.reduce(1, *) == total else { throw ImportMessage("cannot reshape \(input) to \(s.ints)") }
+            guard checkedCount(out) == total else { throw ImportMessage("cannot reshape \(input) to \(s.ints)") }
             return out
         }
     }

@@ -118,6 +118,7 @@ struct TFLiteLowering {
             return names[o]
         }
         graph.removeUnused()
+        try ImportChecks.check(graph, file: file)
         return graph
     }
 
@@ -136,8 +137,7 @@ struct TFLiteLowering {
     func decodeConstant(_ i: Int) throws -> Tensor {
         let t = subgraph.tensors[i]
         let range = model.buffers[t.buffer]
-        let count = t.shape.reduce(1, *)
-        guard t.shape.allSatisfy({ $0 >= 0 }) else { throw Message("constant has shape \(t.shape)") }
+        guard let count = checkedCount(t.shape) else { throw Message("constant has an invalid shape \(t.shape)") }
         let b = reader.bytes
         typealias TT = TFLiteModel.TensorType
         let size: Int
@@ -148,7 +148,7 @@ struct TFLiteLowering {
         default:
             throw Message("constant of type \(TT.name(t.type)); quantized TFLite models are not supported, tinympq starts from the float model")
         }
-        guard range.count == count * size else {
+        guard range.count == count * size, range.lowerBound >= 0, range.upperBound <= b.count else {
             throw Message("buffer \(t.buffer) holds \(range.count) bytes, shape \(t.shape) of \(TT.name(t.type)) needs \(count * size)")
         }
         let base = range.lowerBound
@@ -170,7 +170,10 @@ struct TFLiteLowering {
     }
 
     func integers(_ i: Int, _ role: String) throws -> [Int] {
-        try constant(i, role).data.map { Int($0) }
+        try constant(i, role).data.map { v in
+            guard v.isFinite, v.magnitude < 2_147_483_648 else { throw Message("\(role) '\(names[i])' holds \(v), not a whole number of a sensible size") }
+            return Int(v)
+        }
     }
 
     /// The IR name of an activation input, failing on constants and flattened images.

@@ -142,6 +142,7 @@ final class StageContext {
         let data = try ModelData.load(model: model, graph: g, calibration: calibrationFile, validation: validationFile, log: log)
         log.line("calibrating on \(data.calibration.shape[0]) inputs (\(data.synthetic ? "SYNTHETIC" : "from data"))")
         let stats = try Calibrator.collect(graph: g, inputs: data.calibration, synthetic: data.synthetic, threads: options.threads)
+        try data.check(stats, graph: g)
         dataMemo = (data, stats)
         return (data, stats)
     }
@@ -179,7 +180,10 @@ final class StageContext {
 
     /// The policy that replaces the search, loaded and checked against the graph.
     func givenPolicy(graph: Graph) throws -> (Policy, String)? {
-        if let url = Self.givenPolicyFile(model: model, options: options) { return (try Policy.load(url, graph: graph), url.lastPathComponent) }
+        if let url = Self.givenPolicyFile(model: model, options: options) {
+            if let problem = RegularFile.problem(url) { throw PolicyError(file: url.lastPathComponent, field: nil, problem) }
+            return (try Policy.load(url, graph: graph), url.lastPathComponent)
+        }
         if let b = options.uniformBits {
             guard Policy.allowedBits.contains(b) else { throw UsageError("--bits must be 2, 4 or 8, got \(b)") }
             return (Policy.uniform(b), "uniform \(b)-bit weights and activations (--bits)")

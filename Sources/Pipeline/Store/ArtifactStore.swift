@@ -1,4 +1,5 @@
 import Foundation
+import Import
 import Kernels
 
 /// The cache: content-addressed blobs and one run record per (stage, key).
@@ -180,6 +181,8 @@ public func cacheKey(_ components: [String: String]) -> String {
 
 /// SHA-256 of a file's content.
 public func fileDigest(_ url: URL) throws -> String {
+    // Only regular files: a FIFO would block the read forever, /dev/zero would never end.
+    if let problem = RegularFile.problem(url) { throw ImportError(file: url.lastPathComponent, problem) }
     guard let fh = FileHandle(forReadingAtPath: url.path) else { throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: url.path]) }
     defer { try? fh.close() }
     var h = SHA256()
