@@ -101,8 +101,7 @@ struct OnnxLowering {
         for (o, declared) in zip(graph.outputs, g.outputs.map(\.name)) where o != declared && graph.shapes[declared] == nil {
             if graph.outputs.filter({ $0 == o }).count == 1 { graph.renameTensor(o, to: declared) }
         }
-        graph.foldBatchNorms()
-        graph.removeUnused()
+        graph.simplify()
         return graph
     }
 
@@ -191,9 +190,11 @@ struct OnnxLowering {
         let op = try lowerOp(n, inNames: inNames, ins: ins, x: x)
         var inputs = [x]
         switch op {
-        case .conv, .fullyConnected, .batchNorm:
+        case .conv, .fullyConnected, .batchNorm, .convTranspose:
             inputs = try weightInputs(n, op: op, inNames: inNames, ins: ins, x: x, name: name)
-        case .add, .mul, .div:
+        case .prelu:
+            inputs = [x, try preluSlope(n, inNames: inNames, ins: ins, x: x, name: name)]
+        case .add, .sub, .mul, .div:
             inputs = try inNames.prefix(2).map { t in
                 if let c = consts[t] { return registerConstant(t, c) }
                 return t
