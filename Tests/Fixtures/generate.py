@@ -159,7 +159,7 @@ def resample_ops(name, seed=7):
     x = b.conv("input", 3, 8, 3, 1, "/c0", bias=True)  # [1,8,6,6]
     empty = b.const("/roi", np.zeros(0, np.float32))
     no_scales = b.const("/noscales", np.zeros(0, np.float32))
-    up2 = b.const("/up2", np.array([1, 1, 2, 2], np.float32))
+    up2 = b.const("/up2", np.array([1, 1, 1.5, 2.5], np.float32))  # non-integer: nearest modes differ
     parts = []
     for mode, coord, near in [("nearest", "asymmetric", "floor"), ("nearest", "half_pixel", "round_prefer_floor"),
                               ("nearest", "align_corners", "round_prefer_ceil"), ("linear", "half_pixel", None),
@@ -172,7 +172,7 @@ def resample_ops(name, seed=7):
     # sizes instead of scales, non-integer ratio
     sizes = b.const("/sizes", np.array([1, 8, 9, 15], np.int64))
     s = b.node("Resize", [x, empty, no_scales, sizes], "/resize_sizes", mode="linear", coordinate_transformation_mode="half_pixel")
-    s = b.node("Resize", [s, empty, no_scales, b.const("/sizes2", np.array([1, 8, 12, 12], np.int64))], "/resize_back",
+    s = b.node("Resize", [s, empty, no_scales, b.const("/sizes2", np.array([1, 8, 9, 15], np.int64))], "/resize_back",
                mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="round_prefer_floor")
     parts.append(s)
     x = b.node("Concat", parts, "/cat", axis=1)  # [1,64,12,12]
@@ -188,7 +188,7 @@ def resample_ops(name, seed=7):
     d = b.node("DepthToSpace", [x], "/d2s_dcr", blocksize=2, mode="DCR")  # [1,4,48,48]
     c = b.node("DepthToSpace", [x], "/d2s_crd", blocksize=2, mode="CRD")
     x = b.node("Add", [d, c], "/d2s_add")
-    return b.model(name, ["batch", 3, 6, 6], "input", x, ["batch", 4, 48, 48])
+    return b.model(name, ["batch", 3, 6, 6], "input", x, ["batch", 4, 36, 60])
 
 
 def upsample_opset9(name, seed=8):

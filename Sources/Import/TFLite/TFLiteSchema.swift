@@ -14,6 +14,8 @@ struct TFLiteModel {
         var type: Int
         var buffer: Int
         var name: String
+        /// `SparsityParameters` of a sparse constant (expanded by DENSIFY), when present.
+        var sparsity: FlatBufferReader.Table? = nil
     }
 
     struct Operator {
@@ -52,7 +54,8 @@ struct TFLiteModel {
                 Tensor(shape: try r.int32s(tt, 0, "tensor \(i) shape") ?? [],
                        type: try r.int(tt, 1, size: 1, signed: true, default: 0),
                        buffer: try r.int(tt, 2, size: 4, signed: false, default: 0),
-                       name: try r.string(tt, 3, "tensor \(i) name") ?? "")
+                       name: try r.string(tt, 3, "tensor \(i) name") ?? "",
+                       sparsity: try r.subTable(tt, 6, "tensor \(i) sparsity"))
             }
             let ops = try r.tables(t, 3, "subgraph \(s) operators").enumerated().map { (i, ot) in
                 Operator(opcodeIndex: try r.int(ot, 0, size: 4, signed: false, default: 0),
