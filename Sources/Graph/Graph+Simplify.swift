@@ -8,6 +8,7 @@ extension Graph {
         var count = Int.max
         while nodes.count < count {
             count = nodes.count
+            mergeBatchNorms()
             foldBatchNorms()
         }
         fuseElementwise()
@@ -17,8 +18,9 @@ extension Graph {
 
     /// Add, Sub, Mul and Div of an activation and a constant that is one value per channel (axis
     /// 1) become a `batchNorm` (y = x·scale + shift), which folds into a convolution before it. A
-    /// single value does too when the activation comes straight from a convolution or fully
-    /// connected layer that nothing else reads; elsewhere it is left to `fuseElementwise`.
+    /// single value does too when the activation comes straight from a convolution, fully
+    /// connected layer or BatchNorm that nothing else reads; elsewhere it is left to
+    /// `fuseElementwise`.
     public mutating func lowerConstantAffine() {
         let readers = consumers()
         var producer: [String: Int] = [:]
@@ -46,7 +48,7 @@ extension Graph {
             if c.count == 1 {
                 guard let p = producer[x], readers[x]?.count == 1, !outputs.contains(x) else { continue }
                 switch nodes[p].op {
-                case .conv, .fullyConnected: break
+                case .conv, .fullyConnected, .batchNorm: break
                 default: continue
                 }
                 if case .fullyConnected = nodes[p].op, xs.count != 2 { continue }
@@ -69,6 +71,31 @@ extension Graph {
             nodes[i] = Node(name: n.name, op: .batchNorm, inputs: [x, sName, tName], output: n.output)
         }
         removeUnused()
+    }
+
+    /// A `batchNorm` whose input is another one that nothing else reads becomes one affine op.
+    public mutating func mergeBatchNorms() {
+        var producer: [String: Int] = [:]
+        for (i, n) in nodes.enumerated() { producer[n.output] = i }
+        let readers = consumers()
+        var removed = Set<Int>()
+        for (i, n) in nodes.enumerated() {
+            guard case .batchNorm = n.op, let p = producer[n.inputs[0]], !removed.contains(p), case .batchNorm = nodes[p].op,
+                  readers[n.inputs[0]]?.count == 1, !outputs.contains(n.inputs[0]),
+                  let s1 = constants[nodes[p].inputs[1]], let t1 = constants[nodes[p].inputs[2]],
+                  let s2 = constants[n.inputs[1]], let t2 = constants[n.inputs[2]], s1.count == s2.count else { continue }
+            // y = (x·s1 + t1)·s2 + t2
+            let scale = zip(s1.data, s2.data).map { $0 * $1 }
+            let shift = (0..<s1.count).map { t1.data[$0] * s2.data[$0] + t2.data[$0] }
+            let sName = uniqueName(n.name + "#merged_scale"), tName = uniqueName(n.name + "#merged_shift")
+            constants[sName] = Tensor(shape: [scale.count], data: scale)
+            shapes[sName] = [scale.count]
+            constants[tName] = Tensor(shape: [shift.count], data: shift)
+            shapes[tName] = [shift.count]
+            nodes[i].inputs = [nodes[p].inputs[0], sName, tName]
+            removed.insert(p)
+        }
+        if !removed.isEmpty { removeUnused() }
     }
 
     /// Collects every chain of single-activation element-wise nodes (activations, arithmetic
