@@ -229,6 +229,28 @@ def ssd_head(name, seed=9):
     return m
 
 
+def two_outputs(name, seed=11):
+    """Two outputs from one backbone, with only ops the integer side has today: class logits
+    [1, 5] (a distribution) and landmarks [1, 10] (values)."""
+    b = Builder(13, seed)
+    f = b.node("Relu", [b.conv("input", 3, 8, 3, 2, "/backbone/c0", bias=True)], "/backbone/r0")  # [1,8,8,8]
+    f = b.node("Relu", [b.conv(f, 8, 16, 3, 2, "/backbone/c1", bias=True)], "/backbone/r1")  # [1,16,4,4]
+    g = b.node("Flatten", [b.node("GlobalAveragePool", [f], "/cls/gap")], "/cls/flatten")
+    cls = b.gemm(g, 16, 5, "/cls/fc")
+    lm = b.node("Relu", [b.conv(f, 16, 4, 1, 1, "/lm/c", bias=True)], "/lm/r")  # [1,4,4,4]
+    lm = b.gemm(b.node("Flatten", [lm], "/lm/flatten"), 64, 10, "/lm/fc")
+    inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, 16, 16])
+    outs = [helper.make_tensor_value_info("classes", TensorProto.FLOAT, ["batch", 5]),
+            helper.make_tensor_value_info("landmarks", TensorProto.FLOAT, ["batch", 10])]
+    b.nodes.append(helper.make_node("Identity", [cls], ["classes"], name="/out/classes"))
+    b.nodes.append(helper.make_node("Identity", [lm], ["landmarks"], name="/out/landmarks"))
+    g = helper.make_graph(b.nodes, name, [inp], outs, b.inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="tinympq-fixtures")
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    return m
+
+
 def free_dims(name, seed=10):
     """A Paddle-style input [-1, 3, ?, ?]: the data fixes H and W."""
     b = Builder(11, seed)
@@ -242,6 +264,7 @@ NEW_FIXTURES = {
     "resample_ops": lambda: (resample_ops("resample_ops"), 1, 106),
     "upsample_opset9": lambda: (upsample_opset9("upsample_opset9"), 1, 107),
     "ssd_head": lambda: (ssd_head("ssd_head"), 2, 108),
+    "two_outputs": lambda: (two_outputs("two_outputs"), 8, 110),
 }
 
 
