@@ -64,10 +64,11 @@ extension Step {
                         let (x0, x1, fx) = tx[ox]
                         let a = (y0 * iw + x0) * c, b = (y0 * iw + x1) * c, e = (y1 * iw + x0) * c, f = (y1 * iw + x1) * c
                         let d = (oy * ow + ox) * c
+                        // The four-weight sum, as TFLite and onnxruntime compute it.
+                        let (w00, w01) = ((1 - fy) * (1 - fx), (1 - fy) * fx)
+                        let (w10, w11) = (fy * (1 - fx), fy * fx)
                         for ch in 0..<c {
-                            let top = src[a + ch] + (src[b + ch] - src[a + ch]) * fx
-                            let bottom = src[e + ch] + (src[f + ch] - src[e + ch]) * fx
-                            dst[d + ch] = top + (bottom - top) * fy
+                            dst[d + ch] = src[a + ch] * w00 + src[e + ch] * w10 + src[b + ch] * w01 + src[f + ch] * w11
                         }
                     }
                 }
