@@ -94,6 +94,12 @@ extension Op {
             let oh = c.outputSize(x[2], axis: 0), ow = c.outputSize(x[3], axis: 1)
             guard oh > 0, ow > 0 else { throw fail("pads \(c.pads) leave an empty output") }
             return [x[0], cout, oh, ow]
+        case .slice(let starts, let ends, let steps):
+            guard starts.count == x.count, ends.count == x.count, steps.count == x.count,
+                  x.indices.allSatisfy({ starts[$0] >= 0 && starts[$0] < ends[$0] && ends[$0] <= x[$0] && steps[$0] >= 1 }) else {
+                throw fail("slice \(starts)..<\(ends) by \(steps) does not fit \(x) (or is empty)")
+            }
+            return x.indices.map { (ends[$0] - starts[$0] + steps[$0] - 1) / steps[$0] }
         case .depthToSpace(let b, _):
             guard x.count == 4, b >= 1, x[1] % (b * b) == 0 else { throw fail("input \(x) channels are not a multiple of block size \(b)²") }
             return [x[0], x[1] / (b * b), x[2] * b, x[3] * b]

@@ -46,6 +46,8 @@ public enum Op: Sendable, Hashable {
     case convTranspose(ConvTranspose2D)
     /// Moves blocks of channels into space: [N, C·b², H, W] → [N, C, H·b, W·b].
     case depthToSpace(blockSize: Int, mode: DepthToSpaceMode)
+    /// Every axis a: elements starts[a], starts[a] + steps[a], … below ends[a] (steps ≥ 1).
+    case slice(starts: [Int], ends: [Int], steps: [Int])
 
     /// The name shown in reports and errors.
     public var name: String {
@@ -76,6 +78,7 @@ public enum Op: Sendable, Hashable {
         case .resize(let r): return r.mode == .nearest ? "ResizeNearest" : "ResizeLinear"
         case .convTranspose: return "ConvTranspose"
         case .depthToSpace: return "DepthToSpace"
+        case .slice: return "Slice"
         }
     }
 

@@ -149,7 +149,10 @@ def real_ops(name, seed=6, opset=13):
     x = b.node("Elu", [x], "/elu", alpha=0.7)
     x = b.node("Max", [x, cnode(-0.5, "/max/c")], "/max")
     x = b.node("HardSigmoid", [x], "/hsig2", alpha=0.25, beta=0.4)
-    return b.model(name, ["batch", 3, 16, 16], "input", x, ["batch", 10, 16, 8])
+    x = b.node("Slice", [x, b.const("/sl.starts", np.array([1, 0, -7], np.int64)), b.const("/sl.ends", np.array([9, 99, 8], np.int64)),
+                         b.const("/sl.axes", np.array([1, 2, 3], np.int64)), b.const("/sl.steps", np.array([1, 2, 1], np.int64))],
+               "/slice")  # [1,8,8,7]
+    return b.model(name, ["batch", 3, 16, 16], "input", x, ["batch", 8, 8, 7])
 
 
 def resample_ops(name, seed=7):

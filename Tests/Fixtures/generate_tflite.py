@@ -27,7 +27,8 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 fb = types.SimpleNamespace(**{m: importlib.import_module("tflite." + m) for m in [
     "AddOptions", "Buffer", "ConcatenationOptions", "Conv2DOptions", "DepthwiseConv2DOptions", "FullyConnectedOptions", "Model", "Operator", "OperatorCode", "Pool2DOptions", "ReducerOptions", "SoftmaxOptions", "SubGraph", "Tensor",
     "LeakyReluOptions", "ResizeBilinearOptions", "ResizeNearestNeighborOptions", "TransposeConvOptions",
-    "DepthToSpaceOptions", "SubOptions", "DivOptions", "SparsityParameters", "DimensionMetadata", "Int32Vector"]})
+    "DepthToSpaceOptions", "SubOptions", "DivOptions", "SparsityParameters", "DimensionMetadata", "Int32Vector",
+    "StridedSliceOptions"]})
 
 SAME, VALID = 0, 1
 NONE, RELU, RELU6 = 0, 1, 3
@@ -395,6 +396,23 @@ class Writer:
         return self.simple(B.DEPTH_TO_SPACE, [x], [1, h * block, w * block, c // (block * block)], name,
                            O.DepthToSpaceOptions, options)
 
+    def strided_slice(self, x, begin, end, strides, shape, name, shrink=0, begin_mask=0, end_mask=0):
+        ts = [self.tensor(name + "/" + k, [len(v)], T.INT32, np.array(v, np.int32).tobytes())
+              for k, v in [("begin", begin), ("end", end), ("strides", strides)]]
+
+        def options(bld):
+            fb.StridedSliceOptions.Start(bld)
+            fb.StridedSliceOptions.AddBeginMask(bld, begin_mask)
+            fb.StridedSliceOptions.AddEndMask(bld, end_mask)
+            fb.StridedSliceOptions.AddShrinkAxisMask(bld, shrink)
+            return fb.StridedSliceOptions.End(bld)
+        return self.simple(B.STRIDED_SLICE, [x] + ts, shape, name, O.StridedSliceOptions, options)
+
+    def slice(self, x, begin, size, shape, name):
+        b = self.tensor(name + "/begin", [len(begin)], T.INT32, np.array(begin, np.int32).tobytes())
+        z = self.tensor(name + "/size", [len(size)], T.INT32, np.array(size, np.int32).tobytes())
+        return self.simple(B.SLICE, [x, b, z], shape, name)
+
     def transpose(self, x, perm, name):
         pt = self.tensor(name + "/perm", [len(perm)], T.INT32, np.array(perm, np.int32).tobytes())
         return self.simple(B.TRANSPOSE, [x, pt], [self.shape(x)[p] for p in perm], name)
@@ -532,7 +550,10 @@ def tfl_real_ops(seed=14):
     sc = w.unary(B.LOGISTIC, w.concat_axis(scores, 1, "scores_logits"), "scores")
     t = w.transpose(w.conv(f2, 3, 1, 1, act=NONE, name="aux/conv"), [0, 3, 1, 2], "aux/transpose")  # [1,3,8,4]
     aux = w.reshape(t, [1, 3, 32], name="aux")
-    return w, x, [bx, sc, aux]
+    # STRIDED_SLICE (row 1 shrunk away, every other channel, masks) and SLICE of channels.
+    sl = w.strided_slice(f2, [0, 0, 1, 1], [1, 8, 2, 16], [1, 2, 1, 2], [1, 4, 8], "sliced", shrink=4, begin_mask=1, end_mask=8)
+    ch = w.slice(f2, [0, 1, 0, 3], [-1, 6, -1, 8], [1, 6, 4, 8], "channel_slice")
+    return w, x, [bx, sc, aux, sl, ch]
 
 
 def tfl_sparse(seed=15):

@@ -15,7 +15,7 @@ extension Step {
         case .add, .sub, .mul, .div:
             let y = try engine.value(node.inputs[1], env)
             return binary(x, y, outShape: outShape)
-        case .elementwise, .prelu, .resize, .convTranspose, .depthToSpace:
+        case .elementwise, .prelu, .resize, .convTranspose, .depthToSpace, .slice:
             return try executeResampling(x, env: env, engine: engine, outShape: outShape)
         case .globalAveragePool:
             let v = x.toNHWC()

@@ -25,6 +25,13 @@ extension Step {
             return resize(x.toNHWC(), r, outShape: outShape)
         case .depthToSpace(let b, let mode):
             return depthToSpace(x.toNHWC(), block: b, mode: mode, outShape: outShape)
+        case .slice(let starts, _, let steps):
+            let v = x.toLogical()
+            let inStrides = Tensor.strides(v.shape)
+            let base = starts.indices.reduce(0) { $0 + starts[$1] * inStrides[$1] }
+            let data = gather(count: outShape.reduce(1, *), shape: outShape, strides: steps.indices.map { steps[$0] * inStrides[$0] },
+                              from: Array(v.data[base...]))
+            return Value(shape: outShape, nhwc: false, data: data)
         case .convTranspose(let c):
             guard let w = engine.graph.constants[node.inputs[1]] else {
                 throw GraphError(node: node.name, op: node.op.name, "transposed convolution weights must be constants")

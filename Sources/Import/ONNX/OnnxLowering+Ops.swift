@@ -150,7 +150,9 @@ extension OnnxLowering {
             return .depthToSpace(blockSize: Int(b), mode: m)
         case "Cast":
             throw ImportMessage("Cast of an activation to type \(try attrInt(n, "to", 0)) is not supported (only to float)")
-        case "Gather", "Slice", "Shape", "Constant":
+        case "Slice":
+            return try lowerSlice(n, inNames: inNames, ins: ins, x: x)
+        case "Gather", "Shape", "Constant":
             throw ImportMessage("\(n.opType) on activations is not supported (only on constant shape sub-graphs)")
         default:
             throw ImportMessage("op '\(n.opType)' is not supported. Supported ops: \(Self.supportedOps.joined(separator: ", "))")

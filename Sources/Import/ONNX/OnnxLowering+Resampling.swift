@@ -188,6 +188,43 @@ extension OnnxLowering {
         return .convTranspose(ConvTranspose2D(kernelShape: k, strides: strides, dilations: dil, pads: pads, outputPadding: outPad, group: group))
     }
 
+    /// Slice of an activation (opset 1 attributes, opset 10+ constant inputs), positive steps.
+    func lowerSlice(_ n: OnnxNode, inNames: [String], ins: [ConstTensor?], x: String) throws -> Op {
+        let xs = graph.shape(x)
+        func input(_ i: Int) throws -> [Int64]? {
+            guard i < inNames.count, !inNames[i].isEmpty else { return nil }
+            guard let c = ins[i] else { throw ImportMessage("input \(i) of Slice must be a constant") }
+            return c.ints
+        }
+        let starts: [Int64], ends: [Int64], axesIn: [Int64]?, stepsIn: [Int64]?
+        if opset < 10 {
+            starts = try attrInts(n, "starts", nil)
+            ends = try attrInts(n, "ends", nil)
+            axesIn = n.attributes["axes"] == nil ? nil : try attrInts(n, "axes", nil)
+            stepsIn = nil
+        } else {
+            guard let s = try input(1), let e = try input(2) else { throw ImportMessage("starts and ends must be given") }
+            (starts, ends, axesIn, stepsIn) = (s, e, try input(3), try input(4))
+        }
+        let axes = try (axesIn ?? (0..<Int64(starts.count)).map { $0 }).map { try normAxis($0, xs.count) }
+        let steps = stepsIn ?? [Int64](repeating: 1, count: starts.count)
+        guard starts.count == ends.count, axes.count == starts.count, steps.count == starts.count, Set(axes).count == axes.count else {
+            throw ImportMessage("starts \(starts), ends \(ends), axes \(axes) and steps \(steps) do not match")
+        }
+        var lo = [Int](repeating: 0, count: xs.count), hi = xs, st = [Int](repeating: 1, count: xs.count)
+        for (k, a) in axes.enumerated() {
+            guard steps[k] >= 1, steps[k] < 1 << 31 else { throw ImportMessage("step \(steps[k]) is not supported (only positive steps)") }
+            func clamp(_ v: Int64) -> Int {
+                let d = Int64(xs[a])
+                let w = v < 0 ? v + d : v
+                return Int(min(max(w, 0), d))
+            }
+            (lo[a], hi[a], st[a]) = (clamp(starts[k]), clamp(ends[k]), Int(steps[k]))
+            guard lo[a] < hi[a] else { throw ImportMessage("slice of axis \(a) is empty (\(starts[k])..<\(ends[k]) of \(xs[a]))") }
+        }
+        return .slice(starts: lo, ends: hi, steps: st)
+    }
+
     func attrFloats(_ n: OnnxNode, _ key: String) throws -> [Float] {
         switch n.attributes[key] {
         case .floats(let v)?: return v

@@ -10,7 +10,7 @@ extension TFLiteLowering {
         "MEAN", "PAD", "PADV2", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "SOFTMAX", "CONCATENATION", "RELU",
         "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "LEAKY_RELU", "PRELU", "ELU", "GELU", "HARD_SWISH", "LOGISTIC", "TANH",
         "EXP", "LOG", "NEG", "ABS", "SQRT", "RSQRT", "SQUARE", "MAXIMUM", "MINIMUM", "RESIZE_BILINEAR",
-        "RESIZE_NEAREST_NEIGHBOR", "TRANSPOSE_CONV", "DEPTH_TO_SPACE", "DENSIFY", "DEQUANTIZE of float16",
+        "RESIZE_NEAREST_NEIGHBOR", "TRANSPOSE_CONV", "DEPTH_TO_SPACE", "DENSIFY", "STRIDED_SLICE", "SLICE", "DEQUANTIZE of float16",
     ]
 
     mutating func lowerMoreOperator(_ op: TFLiteModel.Operator, code: Int, out: Int) throws {
@@ -141,6 +141,38 @@ extension TFLiteLowering {
             if op.inputs.count > 3, op.inputs[3] >= 0 { inputs.append(addConstant(try constant(op.inputs[3], "bias"), name: names[op.inputs[3]])) }
             let ct = ConvTranspose2D(kernelShape: k, strides: strides, dilations: [1, 1], pads: pads, outputPadding: outPad, group: 1)
             try emit(.convTranspose(ct), inputs: inputs, out: outName, activation: try optInt(3, size: 1, 0))
+        case "STRIDED_SLICE", "SLICE":
+            let x = try activation(try input(0))
+            let xs = graph.shape(x)
+            let rank = xs.count
+            let fileIn = rank == 4 ? [xs[0], xs[2], xs[3], xs[1]] : xs
+            let begin = try integers(try input(1), "begin")
+            let second = try integers(try input(2), name == "SLICE" ? "size" : "end")
+            let strides = name == "SLICE" ? [Int](repeating: 1, count: rank) : try integers(try input(3), "strides")
+            guard begin.count == rank, second.count == rank, strides.count == rank else { throw Message("begin, end/size and strides must have \(rank) entries") }
+            let (beginMask, endMask) = name == "SLICE" ? (0, 0) : (try optInt(0, 0), try optInt(1, 0))
+            let (ellipsis, newAxis, shrink) = name == "SLICE" ? (0, 0, 0) : (try optInt(2, 0), try optInt(3, 0), try optInt(4, 0))
+            let offset = name == "SLICE" ? false : try optBool(5)
+            guard ellipsis == 0, newAxis == 0 else { throw Message("ellipsis and new-axis masks are not supported") }
+            var lo = [Int](repeating: 0, count: rank), hi = xs, st = [Int](repeating: 1, count: rank)
+            for i in 0..<rank {
+                let d = fileIn[i]
+                guard strides[i] >= 1 else { throw Message("stride \(strides[i]) is not supported (only positive strides)") }
+                func clamp(_ v: Int) -> Int { min(max(v < 0 ? v + d : v, 0), d) }
+                let b = beginMask & (1 << i) != 0 ? 0 : clamp(begin[i])
+                var e: Int
+                if name == "SLICE" { e = second[i] < 0 ? d : b + second[i] }
+                else if shrink & (1 << i) != 0 { e = b + 1 }
+                else if endMask & (1 << i) != 0 { e = d }
+                else { e = offset ? b + second[i] : clamp(second[i]) }
+                e = min(e, d)
+                guard b < e else { throw Message("slice of axis \(i) is empty") }
+                let l = try logicalAxis(i, rank: rank)
+                (lo[l], hi[l], st[l]) = (b, e, strides[i])
+            }
+            let sliced = shrink != 0 ? outName + "/slice" : outName
+            try emit(.slice(starts: lo, ends: hi, steps: st), inputs: [x], out: sliced, activation: 0)
+            if shrink != 0 { try reshapeInFileOrder(sliced, target: [1] + fileOut.dropFirst(), out: outName) }
         case "DEPTH_TO_SPACE":
             let b = try optInt(0, 0)
             guard b >= 1 else { throw Message("block_size \(b) must be positive") }
