@@ -200,7 +200,12 @@ def upsample_opset9(name, seed=8):
     n = b.node("Upsample", [x, b.const("/sc", np.array([1, 1, 2, 3], np.float32))], "/up_nearest", mode="nearest")
     l = b.node("Upsample", [x, b.const("/sc2", np.array([1, 1, 2, 3], np.float32))], "/up_linear", mode="linear")
     x = b.node("Add", [n, l], "/add")
-    return b.model(name, ["batch", 3, 5, 5], "input", x, ["batch", 4, 10, 15])
+    # ConvTranspose sized by output_shape (odd total padding) and by auto_pad SAME_UPPER.
+    w = b.rng.normal(0, 0.3, (4, 4, 3, 3)).astype(np.float32)
+    t1 = b.node("ConvTranspose", [x, b.const("/ct1.w", w)], "/ct_shape", strides=[2, 2], output_shape=[20, 30])
+    t2 = b.node("ConvTranspose", [x, b.const("/ct2.w", w)], "/ct_same", strides=[2, 2], auto_pad="SAME_UPPER")
+    x = b.node("Add", [t1, t2], "/ct_add")
+    return b.model(name, ["batch", 3, 5, 5], "input", x, ["batch", 4, 20, 30])
 
 
 def ssd_head(name, seed=9):

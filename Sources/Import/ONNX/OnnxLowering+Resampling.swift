@@ -170,8 +170,8 @@ extension OnnxLowering {
         let auto = try attrString(n, "auto_pad", "NOTSET")
         let outputShape = n.attributes["output_shape"] == nil ? nil : try attrInts(n, "output_shape", nil).map { Int($0) }
         if auto != "NOTSET" || outputShape != nil {
-            // The wanted output size decides the total padding; SAME_UPPER puts the odd pixel at
-            // the end, as onnxruntime does.
+            // The wanted output size decides the total padding; an odd pixel is cropped at the
+            // start for SAME_UPPER and at the end otherwise (the ONNX definition, as onnxruntime runs it).
             let want = outputShape.map { Array($0.suffix(2)) } ?? [xs[2] * strides[0], xs[3] * strides[1]]
             guard want.count == 2 else { throw ImportMessage("output_shape \(outputShape ?? []) must give H and W") }
             if auto == "VALID" { pads = [0, 0, 0, 0] } else {
@@ -179,7 +179,7 @@ extension OnnxLowering {
                     let full = (xs[2 + a] - 1) * strides[a] + (k[a] - 1) * dil[a] + 1 + outPad[a]
                     let total = full - want[a]
                     if total < 0 { outPad[a] -= total; pads[a] = 0; pads[a + 2] = 0; continue }
-                    let head = auto == "SAME_LOWER" ? total - total / 2 : total / 2
+                    let head = auto == "SAME_UPPER" ? total - total / 2 : total / 2
                     pads[a] = head
                     pads[a + 2] = total - head
                 }
