@@ -116,7 +116,7 @@ public struct PipelineRunner {
             let dataURL = options.data ?? budget.data.map { URL(fileURLWithPath: $0) }
             let valURL = options.validationData ?? budget.validationData.map { URL(fileURLWithPath: $0) }
             let (calFile, valFile) = ModelData.files(model: model, data: dataURL, validationData: valURL)
-            let dataShape = calFile.flatMap { try? NumPy.load($0)["x"]?.shape }
+            let dataShape = calFile.flatMap { try? NumPy.load($0)["x"]?.shape }.map { [1] + $0.dropFirst() }  // the batch size does not matter
             let graphID = modelDigest + (inputShape.map { "@\($0)" } ?? "") + (dataShape.map { "#\($0)" } ?? "")
             var graphMemo: Graph? = nil
             func graph(_ log: StageLog) throws -> Graph {
