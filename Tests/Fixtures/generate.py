@@ -14,8 +14,13 @@ For every fixture it also writes `NAME.input.npy` (a small batch of random input
 those, so the tests need no Python. `digits32.npz` (64 calibration images) and
 `digits32.val.npz` (397 held-out images, never trained on) are the trained fixtures' data.
 
+The issue-12 fixtures (real_ops, resample_ops, upsample_opset9, ssd_head, two_outputs,
+free_dims: the ops and shapes of real exports) write `NAME.expected.npz`, one array per output
+name.
+
 Usage:
   generate.py                 # fixtures into this folder
+  generate.py --only a,b      # just the named issue-12 fixtures (no training)
   generate.py --bench DIR     # full-size MobileNetV1/V2 and MNasNet at 224 into DIR
 """
 import argparse
