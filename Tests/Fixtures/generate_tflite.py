@@ -252,19 +252,29 @@ class Writer:
             tensors.append(fb.Tensor.End(bld))
         ops = []
         for code_index, ins, outs, otype, options in self.ops:
+            custom = None
+            if otype == "custom":  # options: the raw custom_options bytes
+                custom = bld.CreateByteVector(options)
+                options = None
             opt = options(bld) if options else None
             iv, ov = int_vector(ins), int_vector(outs)
             fb.Operator.Start(bld)
             fb.Operator.AddOpcodeIndex(bld, code_index)
             fb.Operator.AddInputs(bld, iv)
             fb.Operator.AddOutputs(bld, ov)
+            if custom is not None:
+                fb.Operator.AddCustomOptions(bld, custom)
             if opt is not None:
                 fb.Operator.AddBuiltinOptionsType(bld, otype)
                 fb.Operator.AddBuiltinOptions(bld, opt)
             ops.append(fb.Operator.End(bld))
         codes = []
         for code in self.codes:
+            name = bld.CreateString(code) if isinstance(code, str) else None  # a custom operator
+            code = B.CUSTOM if name is not None else code
             fb.OperatorCode.Start(bld)
+            if name is not None:
+                fb.OperatorCode.AddCustomCode(bld, name)
             fb.OperatorCode.AddDeprecatedBuiltinCode(bld, min(code, 127))
             fb.OperatorCode.AddBuiltinCode(bld, code)
             fb.OperatorCode.AddVersion(bld, 1)
@@ -556,6 +566,54 @@ def tfl_real_ops(seed=14):
     return w, x, [bx, sc, aux, sl, ch]
 
 
+def tfl_custom_tconv(custom, seed=16):
+    """MediaPipe's custom Convolution2DTransposeBias (SAME, stride 2, 3x3: an odd total padding)
+    or, with custom=False, the builtin TRANSPOSE_CONV with the same weights: the interpreter
+    cannot run the custom op, so the builtin model gives the expected output."""
+    w = Writer("tfl_custom_tconv", seed)
+    x = w.tensor("input", [1, 8, 8, 4])
+    y = w.conv(x, 6, 3, 1, act=RELU, name="conv")
+    wt = w.rng.normal(0, 0.3, (5, 3, 3, 6))
+    bias = w.rng.normal(0, 0.1, 5)
+    wi, bi = w.const("segment/Kernel", wt), w.const("segment/Bias", bias)
+    out = w.out("segment", [1, 16, 16, 5])
+    if custom:
+        w.op("Convolution2DTransposeBias", [y, wi, bi], [out], "custom", np.array([1, 2, 2], np.int32).tobytes())
+    else:
+        shape = w.tensor("segment/output_shape", [4], T.INT32, np.array([1, 16, 16, 5], np.int32).tobytes())
+
+        def options(bld):
+            fb.TransposeConvOptions.Start(bld)
+            fb.TransposeConvOptions.AddPadding(bld, SAME)
+            fb.TransposeConvOptions.AddStrideW(bld, 2)
+            fb.TransposeConvOptions.AddStrideH(bld, 2)
+            return fb.TransposeConvOptions.End(bld)
+        w.op(B.TRANSPOSE_CONV, [shape, wi, y, bi], [out], O.TransposeConvOptions, options)
+    return w, x, out
+
+
+def write_custom_tconv(folder, batch=2, seed=25):
+    """tfl_custom_tconv.tflite with the builtin twin's interpreter outputs as expected."""
+    w, x, y = tfl_custom_tconv(True)
+    path = os.path.join(folder, "tfl_custom_tconv.tflite")
+    with open(path, "wb") as f:
+        f.write(w.serialise([x], [y]))
+    tw, tx, ty = tfl_custom_tconv(False)
+    twin = tw.serialise([tx], [ty])
+    data = np.random.default_rng(seed).normal(0, 1, [batch] + w.shape(x)[1:]).astype(np.float32)
+    interp = Interpreter(model_content=twin, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp.allocate_tensors()
+    outs = []
+    for b in range(batch):  # the output shape is fixed at batch 1
+        interp.set_tensor(interp.get_input_details()[0]["index"], data[b:b + 1])
+        interp.invoke()
+        outs.append(interp.get_tensor(interp.get_output_details()[0]["index"]))
+    out = np.concatenate(outs)
+    np.save(os.path.join(folder, "tfl_custom_tconv.input.npy"), data)
+    np.save(os.path.join(folder, "tfl_custom_tconv.expected.npy"), out.astype(np.float32))
+    print(f"{path}: input {data.shape}, output {out.shape} (expected from the builtin TRANSPOSE_CONV twin)")
+
+
 def tfl_sparse(seed=15):
     """DENSIFY of sparse FullyConnected weights: plain CSR and 1x4 blocks."""
     w = Writer("tfl_sparse", seed)
@@ -630,6 +688,8 @@ def main():
     for name, (builder, batch, seed) in NEW.items():
         if only is None or name in only:
             write(builder, folder, name, batch, seed)
+    if only is None or "tfl_custom_tconv" in only:
+        write_custom_tconv(folder)
     if only is not None:
         if "bad" in only:
             write_bad(folder)

@@ -13,7 +13,7 @@ import Testing
         return try NumPy.load(Fixtures.url(model + ".expected.npy")).mapValues(\.tensor)
     }
 
-    @Test(arguments: ["tfl_real_ops", "tfl_sparse"])
+    @Test(arguments: ["tfl_real_ops", "tfl_sparse", "tfl_custom_tconv"])
     func everyOutputMatchesTheInterpreter(model: String) throws {
         let g = try ModelFile.load(Fixtures.url(model + ".tflite"))
         let x = try #require(NumPy.load(Fixtures.url(model + ".input.npy"))["x"]).tensor

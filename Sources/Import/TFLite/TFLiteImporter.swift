@@ -97,8 +97,11 @@ struct TFLiteLowering {
                 for t in op.inputs + op.outputs where t != -1 && !tensors.indices.contains(t) {
                     throw Message("tensor index \(t) is out of range (the subgraph has \(tensors.count) tensors)")
                 }
-                guard code.custom == nil else { throw Message("custom operators are not supported") }
-                try lowerOperator(op, code: code.builtin, index: k)
+                if let custom = code.custom {
+                    try lowerCustomOperator(op, name: custom)
+                } else {
+                    try lowerOperator(op, code: code.builtin, index: k)
+                }
             } catch let e as Message {
                 throw ImportError(file: file, node: outName, op: opName, "operator \(k): \(e.text)")
             } catch let e as GraphError {

@@ -113,34 +113,16 @@ extension TFLiteLowering {
             try emit(.resize(resize), inputs: [x], out: outName, activation: 0)
         case "TRANSPOSE_CONV":
             let x = try activation(try input(2))
-            let xs = graph.shape(x)
             let w = try constant(try input(1), "filter")
             let shape = try integers(try input(0), "output_shape")
-            guard xs.count == 4, w.shape.count == 4, shape.count == 4, w.shape[3] == xs[1], shape[3] == w.shape[0] else {
-                throw Message("input \(xs), filter \(w.shape) and output shape \(shape) do not fit together")
+            guard shape.count == 4, w.shape.count == 4, shape[3] == w.shape[0] else {
+                throw Message("filter \(w.shape) and output shape \(shape) do not fit together")
             }
-            let strides = [try optInt(2, 1), try optInt(1, 1)]
-            guard strides.allSatisfy({ $0 >= 1 }) else { throw Message("strides \(strides) must be at least 1") }
-            let k = [w.shape[1], w.shape[2]]
             let padding = try optInt(0, size: 1, 0)
-            var pads = [0, 0, 0, 0], outPad = [0, 0]
-            for a in 0..<2 {
-                let size = shape[1 + a]
-                var head = 0
-                if padding == 0 {  // SAME, as TFLite computes it from the output size
-                    let o = (size + strides[a] - 1) / strides[a]
-                    head = max(0, ((o - 1) * strides[a] + k[a] - size) / 2)
-                } else if padding != 1 { throw Message("unknown padding \(padding)") }
-                let full = (xs[2 + a] - 1) * strides[a] + k[a]
-                let tail = full - head - size
-                pads[a] = head
-                if tail >= 0 { pads[a + 2] = tail } else { outPad[a] = -tail }
-            }
-            // [O, KH, KW, I] → [I, O, KH, KW]
-            var inputs = [x, addConstant(w.transposed([3, 0, 1, 2]), name: names[op.inputs[1]])]
-            if op.inputs.count > 3, op.inputs[3] >= 0 { inputs.append(addConstant(try constant(op.inputs[3], "bias"), name: names[op.inputs[3]])) }
-            let ct = ConvTranspose2D(kernelShape: k, strides: strides, dilations: [1, 1], pads: pads, outputPadding: outPad, group: 1)
-            try emit(.convTranspose(ct), inputs: inputs, out: outName, activation: try optInt(3, size: 1, 0))
+            guard padding == 0 || padding == 1 else { throw Message("unknown padding \(padding)") }
+            try transposeConvolution(x: x, weight: w, weightName: names[op.inputs[1]], bias: op.inputs.count > 3 ? op.inputs[3] : nil,
+                                     outputHW: [shape[1], shape[2]], strides: [try optInt(2, 1), try optInt(1, 1)], same: padding == 0,
+                                     out: outName, activation: try optInt(3, size: 1, 0))
         case "STRIDED_SLICE", "SLICE":
             let x = try activation(try input(0))
             let xs = graph.shape(x)
@@ -184,6 +166,60 @@ extension TFLiteLowering {
         default:
             throw Message("\(name) is not supported (supported: \(Self.supportedOperators.joined(separator: ", ")))")
         }
+    }
+
+    /// The custom operators of MediaPipe's float models that are plain ops:
+    /// Convolution2DTransposeBias is TRANSPOSE_CONV with a bias (options: the raw
+    /// TfLiteTransposeConvParams, padding 1 = SAME, 2 = VALID, then stride w and h as int32).
+    mutating func lowerCustomOperator(_ op: TFLiteModel.Operator, name: String) throws {
+        guard name == "Convolution2DTransposeBias" else {
+            throw Message("custom operator '\(name)' is not supported (of custom operators only MediaPipe's Convolution2DTransposeBias is)")
+        }
+        guard op.outputs.count == 1, op.outputs[0] >= 0, op.inputs.count >= 2, op.inputs.allSatisfy({ $0 >= 0 }) else {
+            throw Message("expects input, weights and bias and one output")
+        }
+        guard let raw = op.customOptions, raw.count >= 12 else { throw Message("custom options must hold padding and strides (12 bytes)") }
+        let r = reader
+        let field = { (k: Int) in Int(Int32(bitPattern: r.u32(raw.lowerBound + 4 * k))) }
+        let (padding, strideW, strideH) = (field(0), field(1), field(2))
+        guard padding == 1 || padding == 2 else { throw Message("padding \(padding) is not SAME (1) or VALID (2)") }
+        let out = op.outputs[0]
+        let fileOut = subgraph.tensors[out].shape
+        guard fileOut.count == 4 else { throw Message("output shape \(fileOut) is not an image") }
+        let x = try activation(op.inputs[0])
+        let w = try constant(op.inputs[1], "filter")
+        try transposeConvolution(x: x, weight: w, weightName: names[op.inputs[1]], bias: op.inputs.count > 2 ? op.inputs[2] : nil,
+                                 outputHW: [fileOut[1], fileOut[2]], strides: [strideH, strideW], same: padding == 1,
+                                 out: names[out], activation: 0)
+    }
+
+    /// TFLite's transposed convolution: weights [O, KH, KW, I], pads from the output size.
+    mutating func transposeConvolution(x: String, weight w: Tensor, weightName: String, bias: Int?, outputHW: [Int], strides: [Int],
+                                       same: Bool, out: String, activation: Int) throws {
+        let xs = graph.shape(x)
+        guard xs.count == 4, w.shape.count == 4, w.shape[3] == xs[1] else { throw Message("input \(xs) and filter \(w.shape) do not fit together") }
+        guard strides.allSatisfy({ $0 >= 1 && $0 < 1 << 16 }), outputHW.allSatisfy({ $0 > 0 && $0 < 1 << 16 }) else {
+            throw Message("strides \(strides) and output size \(outputHW) must be positive")
+        }
+        let k = [w.shape[1], w.shape[2]]
+        var pads = [0, 0, 0, 0], outPad = [0, 0]
+        for a in 0..<2 {
+            let size = outputHW[a]
+            var head = 0
+            if same {  // as TFLite computes it from the output size
+                let o = (size + strides[a] - 1) / strides[a]
+                head = max(0, ((o - 1) * strides[a] + k[a] - size) / 2)
+            }
+            let full = (xs[2 + a] - 1) * strides[a] + k[a]
+            let tail = full - head - size
+            pads[a] = head
+            if tail >= 0 { pads[a + 2] = tail } else { outPad[a] = -tail }
+        }
+        // [O, KH, KW, I] → [I, O, KH, KW]
+        var inputs = [x, addConstant(w.transposed([3, 0, 1, 2]), name: weightName)]
+        if let bias, bias >= 0 { inputs.append(addConstant(try constant(bias, "bias"), name: names[bias])) }
+        let ct = ConvTranspose2D(kernelShape: k, strides: strides, dilations: [1, 1], pads: pads, outputPadding: outPad, group: 1)
+        try emit(.convTranspose(ct), inputs: inputs, out: out, activation: activation)
     }
 
     /// Appends the nodes that reshape `x` as TFLite does, in NHWC element order, to `target` (a

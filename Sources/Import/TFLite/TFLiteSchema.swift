@@ -24,6 +24,8 @@ struct TFLiteModel {
         var outputs: [Int]
         /// The builtin options table (decoded per op by the importer), when present.
         var options: FlatBufferReader.Table?
+        /// The raw `custom_options` bytes of a custom operator.
+        var customOptions: Range<Int>? = nil
     }
 
     struct SubGraph {
@@ -61,7 +63,8 @@ struct TFLiteModel {
                 Operator(opcodeIndex: try r.int(ot, 0, size: 4, signed: false, default: 0),
                          inputs: try r.int32s(ot, 1, "operator \(i) inputs") ?? [],
                          outputs: try r.int32s(ot, 2, "operator \(i) outputs") ?? [],
-                         options: try r.subTable(ot, 4, "operator \(i) builtin_options"))
+                         options: try r.subTable(ot, 4, "operator \(i) builtin_options"),
+                         customOptions: try r.byteRange(ot, 5, "operator \(i) custom_options"))
             }
             return SubGraph(tensors: tensors, inputs: try r.int32s(t, 1, "subgraph inputs") ?? [],
                             outputs: try r.int32s(t, 2, "subgraph outputs") ?? [], operators: ops,
