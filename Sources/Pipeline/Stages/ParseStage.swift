@@ -7,11 +7,12 @@ public enum ParseStage {
     public static let name = "parse"
     public static let number = 1
     /// Bump when what parse produces for the same file changes.
-    public static let implementationVersion = 2
+    public static let implementationVersion = 3
 
-    public static func run(model: URL, inputShape: [Int]?, log: StageLog) throws -> (Graph, GraphSummary) {
-        log.line("parsing \(model.lastPathComponent)" + (inputShape.map { " with inputShape \($0)" } ?? ""))
-        let graph = try ModelFile.load(model, inputShape: inputShape)
+    public static func run(model: URL, inputShape: [Int]?, dataShape: [Int]? = nil, log: StageLog) throws -> (Graph, GraphSummary) {
+        log.line("parsing \(model.lastPathComponent)" + (inputShape.map { " with inputShape \($0)" } ?? "")
+                 + (dataShape.map { "; data of shape \($0) fixes free input dimensions" } ?? ""))
+        let graph = try ModelFile.load(model, inputShape: inputShape, dataShape: dataShape)
         let summary = GraphSummary(graph, file: model.lastPathComponent)
         log.line("\(summary.nodes.count) nodes, \(summary.totals.params) parameters, \(summary.totals.macs) MACs, input \(summary.input.shape) (\(summary.layout.rawValue.uppercased()))")
         log.line("largest 8-bit activation: \(summary.totals.largestActivationBytes8) bytes; peak in+out of one op: \(summary.totals.peakInOutBytes8) bytes")
@@ -73,10 +74,10 @@ public struct GraphSummary: Codable, Sendable, Equatable {
 }
 
 extension ParseStage: PipelineStage {
-    static let inputs: [StageInput] = [.model, .inputShape]
+    static let inputs: [StageInput] = [.model, .inputShape, .dataShape]
 
     static func run(_ c: StageContext, log: StageLog) throws -> StageOutput {
-        let (g, summary) = try run(model: c.model, inputShape: c.inputShape, log: log)
+        let (g, summary) = try run(model: c.model, inputShape: c.inputShape, dataShape: c.dataShape, log: log)
         c.keep(graph: g)
         var r = c.emptyReport()
         r.graph = summary.totals

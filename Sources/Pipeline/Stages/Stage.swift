@@ -47,7 +47,9 @@ enum StageInput: String, CaseIterable, Sendable {
     case model
     /// `--input-shape` or the budget's `inputShape`.
     case inputShape
-    /// The parsed graph: the model file and the input shape.
+    /// The shape of the calibration data's `x` (fixes free input dimensions).
+    case dataShape
+    /// The parsed graph: the model file, the input shape and the data's shape.
     case graph
     /// The budget fields the search reads (not its file name, data files, gate or target).
     case budget
@@ -79,6 +81,7 @@ enum StageInput: String, CaseIterable, Sendable {
         switch self {
         case .model: "the model file"
         case .inputShape: "the input shape"
+        case .dataShape: "the shape of the data"
         case .graph: "the parsed graph"
         case .budget: "the budget"
         case .memoryBudget: "the budget's FLASH or RAM"

@@ -16,6 +16,9 @@ final class StageContext {
     let options: RunOptions
     let budget: Budget
     let inputShape: [Int]?
+    /// The shape of the calibration `x` with a batch of 1: it fixes the input dimensions the
+    /// model leaves free (the batch size does not matter).
+    let dataShape: [Int]?
     let modelDigest: String
     let calibrationFile: URL?
     let validationFile: URL?
@@ -47,6 +50,7 @@ final class StageContext {
         let dataURL = options.data ?? budget.data.map { URL(fileURLWithPath: $0) }
         let valURL = options.validationData ?? budget.validationData.map { URL(fileURLWithPath: $0) }
         (calibrationFile, validationFile) = ModelData.files(model: model, data: dataURL, validationData: valURL)
+        dataShape = calibrationFile.flatMap { try? NumPy.load($0)["x"]?.shape }.map { [1] + $0.dropFirst() }
         calibrationDigest = (calibrationFile.flatMap { try? fileDigest($0) }) ?? "synthetic"
         validationDigest = (validationFile.flatMap { try? fileDigest($0) }) ?? "none"
         given = try? Self.givenPolicySource(model: model, options: options)
@@ -63,7 +67,8 @@ final class StageContext {
         switch input {
         case .model: return modelDigest
         case .inputShape: return inputShape.map { "\($0)" } ?? ""
-        case .graph: return modelDigest + (inputShape.map { "@\($0)" } ?? "")
+        case .dataShape: return dataShape.map { "\($0)" } ?? ""
+        case .graph: return modelDigest + (inputShape.map { "@\($0)" } ?? "") + (dataShape.map { "#\($0)" } ?? "")
         case .budget:
             var b = budget
             b.file = ""
@@ -129,7 +134,7 @@ final class StageContext {
 
     func graph(_ log: StageLog) throws -> Graph {
         if let g = graphMemo { return g }
-        let (g, _) = try ParseStage.run(model: model, inputShape: inputShape, log: log)
+        let (g, _) = try ParseStage.run(model: model, inputShape: inputShape, dataShape: dataShape, log: log)
         graphMemo = g
         return g
     }
