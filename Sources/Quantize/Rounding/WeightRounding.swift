@@ -1,0 +1,119 @@
+import Dispatch
+import Graph
+import Kernels
+
+/// How weights are rounded onto their per-channel grid (the budget's `rounding`).
+public enum RoundingMethod: String, Sendable, Codable, CaseIterable {
+    /// Each weight to its nearest code (after the per-row MSE clipping).
+    case nearest
+    /// GPTQ / OBQ: columns in order, each column's error fed to the later ones through the
+    /// Cholesky factor of H⁻¹, H = XᵀX from the layer's calibration inputs.
+    case hessian
+}
+
+/// The integer weights of one layer, chosen ahead of the quantizer: codes in the weight
+/// tensor's own order (OIHW for convolutions, [out][in] for fully connected), one scale per
+/// output channel.
+public struct RoundedWeights: Sendable, Equatable {
+    public var codes: [Int32]
+    public var scales: [Double]
+    public var bits: Int
+
+    public init(codes: [Int32], scales: [Double], bits: Int) {
+        self.codes = codes
+        self.scales = scales
+        self.bits = bits
+    }
+
+    /// The dequantized weights (codes × scale of their row).
+    public var values: [Float] {
+        let per = codes.count / max(scales.count, 1)
+        return codes.indices.map { Float(Double(codes[$0]) * scales[$0 / per]) }
+    }
+}
+
+public enum HessianRounding {
+    /// Dampening added to H's diagonal, as a fraction of its mean diagonal (GPTQ's default).
+    public static let dampening = 0.01
+
+    /// Rounded weights of every weighted layer of `graph` at the bits `policy` gives it.
+    public static func round(graph: Graph, policy: Policy, hessians: LayerHessians, threads: Int = 2,
+                             progress: ((String) -> Void)? = nil) throws -> [String: RoundedWeights] {
+        var out: [String: RoundedWeights] = [:]
+        let weighted = graph.integerLayers().filter { if case .weighted = $0.kind { return true }; return false }
+        let t0 = DispatchTime.now()
+        for (i, spec) in weighted.enumerated() {
+            try Interrupt.check()
+            let n = graph.nodes[spec.node]
+            guard let w = graph.constants[n.inputs[1]], let h = hessians.layers[n.name] else { continue }
+            out[n.name] = layer(w, hessian: h, bits: policy.weightBits(n.name), threads: threads)
+            if i == weighted.count - 1 || (i + 1) % 10 == 0 {
+                let s = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
+                progress?(String(format: "hessian rounding: %d/%d layers, %.2f s", i + 1, weighted.count, s))
+            }
+        }
+        return out
+    }
+
+    /// One layer: the per-row MSE-clipped scales of round-to-nearest, then GPTQ's column loop on
+    /// each group's rows with that group's H. Falls back to nearest for a group whose H is zero.
+    public static func layer(_ w: Tensor, hessian lh: LayerHessian, bits: Int, threads: Int = 2) -> RoundedWeights {
+        let rows = w.shape[0]
+        let (nearest, scales) = FakeQuant.quantizeRows(w.data, rows: rows, bits: bits)
+        let d = lh.d, groups = lh.groups
+        guard rows % groups == 0, rows / groups * d * groups == w.count else { return RoundedWeights(codes: nearest, scales: scales, bits: bits) }
+        let rowsG = rows / groups
+        let qmax = (1 << (bits - 1)) - 1
+        var codes = nearest
+        let parallelGroups = groups > 1
+        let sCodes = UncheckedSendable(UnsafeMutableBufferPointer<Int32>.allocate(capacity: codes.count))
+        defer { sCodes.value.deallocate() }
+        _ = sCodes.value.initialize(from: nearest)
+        scales.withUnsafeBufferPointer { sc in
+            let sScales = UncheckedSendable(sc.baseAddress!)
+            parallelChunks(groups, threads: parallelGroups ? threads : 1) { range in
+                var hm = [Double](repeating: 0, count: d * d), u = hm
+                var wg = [Double](repeating: 0, count: rowsG * d)
+                for g in range {
+                    for i in 0..<(d * d) { hm[i] = lh.h[g * d * d + i] }
+                    var mean = 0.0
+                    for i in 0..<d { mean += hm[i * d + i] }
+                    mean /= Double(d)
+                    guard mean > 0, mean.isFinite else { continue }
+                    for i in 0..<d { hm[i * d + i] += dampening * mean }
+                    let ok = hm.withUnsafeMutableBufferPointer { hp in u.withUnsafeMutableBufferPointer { up in inverseCholeskyUpper(hp.baseAddress!, d: d, into: up.baseAddress!) } }
+                    guard ok else { continue }
+                    for i in 0..<(rowsG * d) { wg[i] = Double(w.data[g * rowsG * d + i]) }
+                    wg.withUnsafeMutableBufferPointer { wp in
+                        u.withUnsafeBufferPointer { up in
+                            roundColumnsWithErrorFeedback(wp.baseAddress!, rows: rowsG, d: d, u: up.baseAddress!, scales: sScales.value + g * rowsG, qmax: qmax,
+                                                          codes: sCodes.value.baseAddress! + g * rowsG * d, threads: parallelGroups ? 1 : threads)
+                        }
+                    }
+                }
+            }
+        }
+        for i in codes.indices { codes[i] = sCodes.value[i] }
+        return RoundedWeights(codes: codes, scales: scales, bits: bits)
+    }
+
+    /// Σ over rows of (ŵ − w)ᵀ H (ŵ − w): the summed squared output error of the layer on its
+    /// calibration inputs (H without dampening).
+    public static func outputError(_ w: Tensor, _ q: RoundedWeights, hessian lh: LayerHessian) -> Double {
+        let rows = w.shape[0], d = lh.d, rowsG = rows / lh.groups
+        let v = q.values
+        var total = 0.0
+        var delta = [Double](repeating: 0, count: d)
+        for r in 0..<rows {
+            let g = r / rowsG
+            for j in 0..<d { delta[j] = Double(v[r * d + j]) - Double(w.data[r * d + j]) }
+            for i in 0..<d {
+                var s = 0.0
+                let base = g * d * d + i * d
+                for j in 0..<d { s += lh.h[base + j] * delta[j] }
+                total += delta[i] * s
+            }
+        }
+        return total
+    }
+}
