@@ -5,19 +5,18 @@
 /// Writes the im2col matrix of one group of a convolution input (one image, NCHW, float) as
 /// columns: `out[j·P + p]` = input value under tap j = (ci·kh + ky)·kw + kx of output pixel p
 /// (0 in the padding), for ci in the group's `cinG` channels starting at `channel0`.
-/// `out` holds (cinG·kh·kw)·(outH·outW) floats.
+/// Column j starts at `out + j·ld` (ld ≥ outH·outW), so several images can share a block.
 public func im2colColumns(
     _ x: UnsafePointer<Float>, inH: Int, inW: Int, channel0: Int, cinG: Int,
     kH: Int, kW: Int, strideH: Int, strideW: Int, dilationH: Int, dilationW: Int, padTop: Int, padLeft: Int,
-    outH: Int, outW: Int, out: UnsafeMutablePointer<Float>
+    outH: Int, outW: Int, out: UnsafeMutablePointer<Float>, ld: Int
 ) {
-    let pixels = outH &* outW
     for ci in 0..<cinG {
         let plane = x + (channel0 &+ ci) &* inH &* inW
         for ky in 0..<kH {
             for kx in 0..<kW {
                 let j = (ci &* kH &+ ky) &* kW &+ kx
-                let col = out + j &* pixels
+                let col = out + j &* ld
                 for oy in 0..<outH {
                     let iy = oy &* strideH &- padTop &+ ky &* dilationH
                     let row = col + oy &* outW
@@ -37,20 +36,20 @@ public func im2colColumns(
 }
 
 /// h (d×d, Double, row-major) += Σ_p c_i[p]·c_j[p] for column-stored rows `cols` (d columns of
-/// length `n`): the Gram matrix of the n rows. Only i ≤ j is accumulated; `symmetrize` fills
+/// length `n`, column j at `cols + j·ld`): the Gram matrix of the n rows. Only i ≤ j is accumulated; `symmetrize` fills
 /// the rest once at the end. Products are summed in Float over blocks of 256 rows, then in
 /// Double. Rows i of h are split across threads (disjoint writes).
-public func accumulateGram(_ cols: UnsafePointer<Float>, d: Int, n: Int, into h: UnsafeMutablePointer<Double>, threads: Int) {
+public func accumulateGram(_ cols: UnsafePointer<Float>, d: Int, n: Int, ld: Int, into h: UnsafeMutablePointer<Double>, threads: Int) {
     let sh = UncheckedSendable(h)
     // Balance the triangle: row i costs d − i dots.
     parallelChunks(d, threads: threads, grain: 1) { range in
         let h = sh.value
         for i in range {
-            let ci = cols + i &* n
+            let ci = cols + i &* ld
             var j = i
             // Four columns at a time: ci is loaded once per four dots.
             while j &+ 4 <= d {
-                let c0 = cols + j &* n, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n
+                let c0 = cols + j &* ld, c1 = c0 + ld, c2 = c1 + ld, c3 = c2 + ld
                 var t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0
                 var p0 = 0
                 while p0 < n {
@@ -86,7 +85,7 @@ public func accumulateGram(_ cols: UnsafePointer<Float>, d: Int, n: Int, into h:
                 j = j &+ 4
             }
             while j < d {
-                let cj = cols + j &* n
+                let cj = cols + j &* ld
                 var t = 0.0
                 var p0 = 0
                 while p0 < n {
@@ -126,16 +125,13 @@ public func inverseCholeskyUpper(_ h: UnsafeMutablePointer<Double>, d: Int, into
     var j = d &- 1
     while j >= 0 {
         let rj = h + j &* d
-        var s = rj[j]
-        for k in (j &+ 1)..<d { s -= rj[k] * rj[k] }
+        let s = rj[j] - dot(rj + (j &+ 1), rj + (j &+ 1), d &- j &- 1)
         guard s > 0, s.isFinite else { return false }
         let diag = s.squareRoot()
         rj[j] = diag
         for i in 0..<j {
             let ri = h + i &* d
-            var t = ri[j]
-            for k in (j &+ 1)..<d { t -= ri[k] * rj[k] }
-            ri[j] = t / diag
+            ri[j] = (ri[j] - dot(ri + (j &+ 1), rj + (j &+ 1), d &- j &- 1)) / diag
         }
         j = j &- 1
     }
@@ -148,9 +144,7 @@ public func inverseCholeskyUpper(_ h: UnsafeMutablePointer<Double>, d: Int, into
         var i = c &- 1
         while i >= 0 {
             let ri = h + i &* d
-            var t = 0.0
-            for k in (i &+ 1)...c { t += ri[k] * uc[k] }
-            uc[i] = -t / ri[i]
+            uc[i] = -dot(ri + (i &+ 1), uc + (i &+ 1), c &- i) / ri[i]
             i = i &- 1
         }
     }
@@ -162,6 +156,28 @@ public func inverseCholeskyUpper(_ h: UnsafeMutablePointer<Double>, d: Int, into
         }
     }
     return true
+}
+
+/// Σ a[k]·b[k] over n Doubles, four lanes at a time (a fixed order: deterministic).
+@inline(__always)
+func dot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ n: Int) -> Double {
+    var acc0 = SIMD4<Double>(), acc1 = SIMD4<Double>()
+    var k = 0
+    while k &+ 8 <= n {
+        let a0 = UnsafeRawPointer(a + k).loadUnaligned(as: SIMD4<Double>.self)
+        let b0 = UnsafeRawPointer(b + k).loadUnaligned(as: SIMD4<Double>.self)
+        let a1 = UnsafeRawPointer(a + (k &+ 4)).loadUnaligned(as: SIMD4<Double>.self)
+        let b1 = UnsafeRawPointer(b + (k &+ 4)).loadUnaligned(as: SIMD4<Double>.self)
+        acc0 = acc0 + a0 * b0
+        acc1 = acc1 + a1 * b1
+        k = k &+ 8
+    }
+    var s = (acc0 + acc1).sum()
+    while k < n {
+        s += a[k] * b[k]
+        k = k &+ 1
+    }
+    return s
 }
 
 /// GPTQ's column loop for a block of rows sharing one Hessian: `w` (rows×d, Double, row-major,

@@ -203,10 +203,12 @@ public struct PipelineRunner {
             let policySource = given?.name ?? "search (\(run.report.search?.method ?? budget.search.method))"
             guard let quantOut = run.stage(QuantizeStage.name, QuantizeStage.number, components: [
                 "stage": QuantizeStage.name, "impl": "1", "tool": tool, "graph": graphID, "policy": SHA256.hex(policyData), "calibration": calDigest,
+                "rounding": budget.rounding.rawValue,
             ], { log in
                 let g = try graph(log)
-                let (_, stats) = try dataAndStats(log)
-                let q = try QuantizeStage.run(graph: g, policy: policy, policySource: policySource, stats: stats, log: log)
+                let (data, stats) = try dataAndStats(log)
+                let q = try QuantizeStage.run(graph: g, policy: policy, policySource: policySource, stats: stats, log: log,
+                                              rounding: budget.rounding, calibration: data.calibration, threads: options.threads)
                 var r = RunReport(model: folder, file: model.lastPathComponent)
                 let pr = PolicyReport(q.model, source: q.policySource)
                 r.policy = pr

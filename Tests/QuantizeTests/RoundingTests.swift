@@ -56,7 +56,7 @@ import Testing
         var rng = SeededRandom(seed: 7)
         let cols = (0..<(d * n)).map { _ in Float.random(in: -2...2, using: &rng) }
         var h = [Double](repeating: 0, count: d * d)
-        cols.withUnsafeBufferPointer { c in h.withUnsafeMutableBufferPointer { accumulateGram(c.baseAddress!, d: d, n: n, into: $0.baseAddress!, threads: 2) } }
+        cols.withUnsafeBufferPointer { c in h.withUnsafeMutableBufferPointer { accumulateGram(c.baseAddress!, d: d, n: n, ld: n, into: $0.baseAddress!, threads: 2) } }
         h.withUnsafeMutableBufferPointer { symmetrize($0.baseAddress!, d: d) }
         for i in 0..<d {
             for j in 0..<d {

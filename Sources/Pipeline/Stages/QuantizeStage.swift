@@ -80,11 +80,14 @@ public enum QuantizeStage {
         public var policySource: String
     }
 
-    public static func run(graph: Graph, policy: Policy, policySource: String, stats: CalibrationStats, log: StageLog) throws -> Result {
+    /// `rounding` `.hessian` needs the calibration inputs (`calibration`) to measure each layer's H.
+    public static func run(graph: Graph, policy: Policy, policySource: String, stats: CalibrationStats, log: StageLog,
+                           rounding: RoundingMethod = .nearest, calibration: Tensor? = nil, threads: Int = 2) throws -> Result {
         log.line("policy: \(policySource)")
         log.line("calibration statistics from \(stats.images) inputs (\(stats.synthetic ? "SYNTHETIC" : "from data"))")
-        let model = try Quantizer.quantize(graph: graph, policy: policy, stats: stats, options: .init(biasCorrection: true))
-        let plain = try Quantizer.quantize(graph: graph, policy: policy, stats: stats, options: .init(biasCorrection: false))
+        let weights = try WeightRoundingStep.run(graph: graph, policy: policy, rounding: rounding, calibration: calibration, threads: threads, log: log)
+        let model = try Quantizer.quantize(graph: graph, policy: policy, stats: stats, options: .init(biasCorrection: true, weights: weights))
+        let plain = try Quantizer.quantize(graph: graph, policy: policy, stats: stats, options: .init(biasCorrection: false, weights: weights))
         log.line("\(model.layers.count) integer layers, \(model.parameterBytes) parameter bytes (packed weights + int32 bias/multiplier/shift)")
         if model.outputSoftmaxAxis != nil { log.line("the trailing Softmax stays on the host; the integer model outputs logits") }
         return Result(model: model, withoutBiasCorrection: plain, policy: policy, policySource: policySource)

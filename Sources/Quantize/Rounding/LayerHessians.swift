@@ -52,52 +52,75 @@ public struct LayerHessians: Sendable {
         }
         let engine = try FloatEngine(graph: graph, threads: threads)
         let images = inputs.shape[0]
-        var scratch: [Float] = []
+        // Rows wait in a block of whole images until it holds at least 256 (small images and
+        // fully connected layers give a few rows per image; short dots would dominate).
+        struct Block {
+            var cols: [Float]
+            var cap: Int
+            var n: Int
+        }
+        var blocks: [String: Block] = [:]
+
+        func flush(_ c: Consumer) {
+            guard var b = blocks[c.node.name], b.n > 0, var lh = hs[c.node.name] else { return }
+            let d = c.d, cap = b.cap, n = b.n
+            // Small H (depthwise taps): groups in parallel; large H: the Gram rows in parallel.
+            let parallelGroups = d < 32 && c.groups > 1
+            b.cols.withUnsafeBufferPointer { cols in
+                lh.h.withUnsafeMutableBufferPointer { h in
+                    let sc = UncheckedSendable(cols.baseAddress!), sh = UncheckedSendable(h.baseAddress!)
+                    parallelChunks(c.groups, threads: parallelGroups ? threads : 1) { range in
+                        for g in range {
+                            accumulateGram(sc.value + g * d * cap, d: d, n: n, ld: cap, into: sh.value + g * d * d, threads: parallelGroups ? 1 : threads)
+                        }
+                    }
+                }
+            }
+            lh.samples += n
+            b.n = 0
+            hs[c.node.name] = lh
+            blocks[c.node.name] = b
+        }
 
         func accumulate(_ name: String, _ t: Tensor) {
             guard let cs = consumers[name] else { return }
             for c in cs {
-                guard var lh = hs[c.node.name] else { continue }
                 let d = c.d
-                if let cv = c.conv {
+                let rowsPerImage: Int
+                if c.conv != nil {
                     guard t.shape.count == 4, c.out.count == 4 else { continue }
+                    rowsPerImage = c.out[2] * c.out[3]
+                } else {
+                    rowsPerImage = t.count / d
+                }
+                guard rowsPerImage > 0 else { continue }
+                var b = blocks[c.node.name] ?? {
+                    let cap = rowsPerImage * Swift.max(1, 256 / rowsPerImage)
+                    return Block(cols: [Float](repeating: 0, count: c.groups * d * cap), cap: cap, n: 0)
+                }()
+                blocks[c.node.name] = nil  // unique ownership while writing
+                let cap = b.cap, at = b.n
+                if let cv = c.conv {
                     let (inH, inW) = (t.shape[2], t.shape[3])
-                    let (outH, outW) = (c.out[2], c.out[3])
-                    let pixels = outH * outW
-                    let (kh, kw) = (cv.kernelShape[0], cv.kernelShape[1])
-                    // Small H (depthwise taps): groups in parallel, one scratch block each.
-                    let parallelGroups = d < 32 && c.groups > 1
-                    let blocks = parallelGroups ? Swift.min(threads, c.groups) : 1
-                    if scratch.count < blocks * d * pixels { scratch = [Float](repeating: 0, count: blocks * d * pixels) }
                     t.data.withUnsafeBufferPointer { x in
-                        scratch.withUnsafeMutableBufferPointer { buf in
-                            lh.h.withUnsafeMutableBufferPointer { h in
-                                let sx = UncheckedSendable(x.baseAddress!), sb = UncheckedSendable(buf.baseAddress!), sh = UncheckedSendable(h.baseAddress!)
-                                let perBlock = (c.groups + blocks - 1) / blocks
-                                parallelChunks(c.groups, threads: blocks, grain: perBlock) { range in
-                                    let block = range.lowerBound / perBlock
-                                    let cols = sb.value + block * d * pixels
-                                    for g in range {
-                                        im2colColumns(sx.value, inH: inH, inW: inW, channel0: g * c.cinG, cinG: c.cinG, kH: kh, kW: kw,
-                                                      strideH: cv.strides[0], strideW: cv.strides[1], dilationH: cv.dilations[0], dilationW: cv.dilations[1],
-                                                      padTop: cv.pads[0], padLeft: cv.pads[1], outH: outH, outW: outW, out: cols)
-                                        accumulateGram(cols, d: d, n: pixels, into: sh.value + g * d * d, threads: parallelGroups ? 1 : threads)
-                                    }
+                        b.cols.withUnsafeMutableBufferPointer { buf in
+                            let sx = UncheckedSendable(x.baseAddress!), sb = UncheckedSendable(buf.baseAddress!)
+                            parallelChunks(c.groups, threads: c.groups > 1 ? threads : 1) { range in
+                                for g in range {
+                                    im2colColumns(sx.value, inH: inH, inW: inW, channel0: g * c.cinG, cinG: c.cinG, kH: cv.kernelShape[0], kW: cv.kernelShape[1],
+                                                  strideH: cv.strides[0], strideW: cv.strides[1], dilationH: cv.dilations[0], dilationW: cv.dilations[1],
+                                                  padTop: cv.pads[0], padLeft: cv.pads[1], outH: c.out[2], outW: c.out[3],
+                                                  out: sb.value + g * d * cap + at, ld: cap)
                                 }
                             }
                         }
                     }
-                    lh.samples += pixels
                 } else {
-                    let rows = t.count / d
-                    if scratch.count < d * rows { scratch = [Float](repeating: 0, count: d * rows) }
-                    for r in 0..<rows { for j in 0..<d { scratch[j * rows + r] = t.data[r * d + j] } }
-                    scratch.withUnsafeBufferPointer { cols in
-                        lh.h.withUnsafeMutableBufferPointer { h in accumulateGram(cols.baseAddress!, d: d, n: rows, into: h.baseAddress!, threads: threads) }
-                    }
-                    lh.samples += rows
+                    for r in 0..<rowsPerImage { for j in 0..<d { b.cols[j * cap + at + r] = t.data[r * d + j] } }
                 }
-                hs[c.node.name] = lh
+                b.n += rowsPerImage
+                blocks[c.node.name] = b
+                if b.n + rowsPerImage > cap { flush(c) }
             }
         }
         for b in 0..<images {
@@ -107,6 +130,7 @@ public struct LayerHessians: Sendable {
             _ = try engine.run(x) { name, t in accumulate(name, t) }
             if b == 0 || (b + 1) % 16 == 0 || b == images - 1 { progress?("hessians: image \(b + 1)/\(images)") }
         }
+        for cs in consumers.values { for c in cs { flush(c) } }
         for (name, var lh) in hs {
             let d = lh.d
             lh.h.withUnsafeMutableBufferPointer { h in

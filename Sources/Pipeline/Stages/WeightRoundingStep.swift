@@ -1,0 +1,42 @@
+import Dispatch
+import Graph
+import Quantize
+
+/// The part of the quantize stage that chooses weight codes before the quantizer lowers the
+/// layers: nothing for `nearest`; for `hessian`, every layer's H from the calibration inputs
+/// (through the float model), then GPTQ per layer. Bias correction runs afterwards in the
+/// quantizer, on these final codes.
+public enum WeightRoundingStep {
+    public static func run(graph: Graph, policy: Policy, rounding: RoundingMethod, calibration: Tensor?, threads: Int, log: StageLog) throws -> [String: RoundedWeights] {
+        log.line("weight rounding: \(rounding.rawValue)")
+        guard rounding == .hessian else { return [:] }
+        guard let calibration else {
+            throw QuantizeError(node: "-", op: "-", "rounding 'hessian' needs calibration inputs")
+        }
+        let t0 = DispatchTime.now()
+        let hessians = try LayerHessians.collect(graph: graph, inputs: calibration, threads: threads) { log.line($0) }
+        let t1 = DispatchTime.now()
+        log.line(String(format: "hessians of %d layers from %d inputs (inputs from the float model), %.2f s", hessians.layers.count, hessians.images, seconds(t0, t1)))
+        let weights = try HessianRounding.round(graph: graph, policy: policy, hessians: hessians, threads: threads) { log.line($0) }
+        log.line(String(format: "hessian rounding of %d layers, %.2f s (dampening %.0f%% of the mean diagonal)", weights.count, seconds(t1, DispatchTime.now()),
+                        HessianRounding.dampening * 100))
+        // Output error on the calibration inputs against nearest, per layer (small layers only:
+        // the check costs rows·d² per layer).
+        var ratios: [Double] = []
+        for (name, q) in weights.sorted(by: { $0.key < $1.key }) {
+            guard let h = hessians.layers[name], let node = graph.nodes.first(where: { $0.name == name }), let w = graph.constants[node.inputs[1]],
+                  Double(w.shape[0]) * Double(h.d) * Double(h.d) <= 2e7 else { continue }
+            let (codes, scales) = FakeQuant.quantizeRows(w.data, rows: w.shape[0], bits: q.bits)
+            let en = HessianRounding.outputError(w, RoundedWeights(codes: codes, scales: scales, bits: q.bits), hessian: h)
+            if en > 0 { ratios.append(HessianRounding.outputError(w, q, hessian: h) / en) }
+        }
+        if !ratios.isEmpty {
+            let s = ratios.sorted()
+            log.line(String(format: "layer output error on calibration inputs, hessian / nearest over %d layers: median %.3f, best %.3f, worst %.3f",
+                            s.count, s[s.count / 2], s[0], s[s.count - 1]))
+        }
+        return weights
+    }
+
+    static func seconds(_ a: DispatchTime, _ b: DispatchTime) -> Double { Double(b.uptimeNanoseconds - a.uptimeNanoseconds) / 1e9 }
+}
