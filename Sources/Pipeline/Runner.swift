@@ -172,7 +172,8 @@ public struct PipelineRunner {
                 // The sensitivity table depends on the graph, the calibration data and the bits only.
                 let store = options.cacheDirectory.flatMap { try? ArtifactStore(root: $0) }
                 let cachedTable: ([Int], () throws -> SensitivityTable) throws -> SensitivityTable = { bits, compute in
-                    let key = cacheKey(["stage": "sensitivity", "impl": "1", "tool": tool, "graph": graphID, "calibration": calDigest, "bits": "\(bits)"])
+                    let key = cacheKey(["stage": "sensitivity", "impl": "1", "tool": tool, "graph": graphID, "calibration": calDigest, "bits": "\(bits)",
+                                         "rounding": budget.rounding.rawValue])
                     if let store, let rec = store.record(stage: "sensitivity", key: key), let blob = store.get(rec.product),
                        let t = try? JSONDecoder().decode(SensitivityTable.self, from: blob) {
                         log.line("sensitivity table restored from cache (key \(key.prefix(16)))")

@@ -38,5 +38,30 @@ public enum WeightRoundingStep {
         return weights
     }
 
+    /// The sensitivity table's weight variants for `rounding`: nil (nearest, the table's own),
+    /// or each layer's weights rounded by `HessianRounding` at the variant's bits (one factor of
+    /// H⁻¹ per layer serves every bit-width).
+    public static func sensitivityVariant(hessians: LayerHessians?, threads: Int) -> ((String, Tensor, Int) throws -> Tensor)? {
+        guard let hessians else { return nil }
+        final class Factors: @unchecked Sendable { var byLayer: [String: HessianRounding.Factor] = [:] }
+        let factors = Factors()
+        return { layer, w, bits in
+            guard let h = hessians.layers[layer] else { return FakeQuant.weights(w, bits: bits) }
+            let f = factors.byLayer[layer] ?? HessianRounding.factor(h, threads: threads)
+            factors.byLayer[layer] = f
+            return Tensor(shape: w.shape, data: HessianRounding.layer(w, factor: f, bits: bits, threads: threads).values)
+        }
+    }
+
+    /// The Hessians the search needs when it measures with `hessian` rounding (nil otherwise).
+    public static func searchHessians(graph: Graph, rounding: RoundingMethod, images: Tensor, threads: Int, log: StageLog) throws -> LayerHessians? {
+        guard rounding == .hessian else { return nil }
+        let t0 = DispatchTime.now()
+        let hessians = try LayerHessians.collect(graph: graph, inputs: images, threads: threads)
+        log.line(String(format: "search with hessian rounding: hessians of %d layers from %d inputs, %.2f s", hessians.layers.count, images.shape[0],
+                        seconds(t0, DispatchTime.now())))
+        return hessians
+    }
+
     static func seconds(_ a: DispatchTime, _ b: DispatchTime) -> Double { Double(b.uptimeNanoseconds - a.uptimeNanoseconds) / 1e9 }
 }

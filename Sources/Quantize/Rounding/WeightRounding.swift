@@ -55,34 +55,60 @@ public enum HessianRounding {
         return out
     }
 
+    /// The upper Cholesky factor U of (H + λI)⁻¹ of every group of a layer (λ = dampening × the
+    /// mean diagonal); nil for a group whose H is zero. It depends on H only, so one factor serves
+    /// every bit-width.
+    public struct Factor: Sendable {
+        public var groups: Int
+        public var d: Int
+        var u: [[Double]?]
+    }
+
+    public static func factor(_ lh: LayerHessian, threads: Int = 2) -> Factor {
+        let d = lh.d, groups = lh.groups
+        let results = UncheckedSendable(UnsafeMutableBufferPointer<[Double]?>.allocate(capacity: groups))
+        defer { results.value.deallocate() }
+        _ = results.value.initialize(repeating: nil)
+        parallelChunks(groups, threads: threads) { range in
+            var hm = [Double](repeating: 0, count: d * d)
+            for g in range {
+                for i in 0..<(d * d) { hm[i] = lh.h[g * d * d + i] }
+                var mean = 0.0
+                for i in 0..<d { mean += hm[i * d + i] }
+                mean /= Double(d)
+                guard mean > 0, mean.isFinite else { continue }
+                for i in 0..<d { hm[i * d + i] += dampening * mean }
+                var u = [Double](repeating: 0, count: d * d)
+                let ok = hm.withUnsafeMutableBufferPointer { hp in u.withUnsafeMutableBufferPointer { up in inverseCholeskyUpper(hp.baseAddress!, d: d, into: up.baseAddress!) } }
+                if ok { results.value[g] = u }
+            }
+        }
+        return Factor(groups: groups, d: d, u: Array(results.value))
+    }
+
     /// One layer: the per-row MSE-clipped scales of round-to-nearest, then GPTQ's column loop on
-    /// each group's rows with that group's H. Falls back to nearest for a group whose H is zero.
+    /// each group's rows with that group's H. A group without a factor keeps nearest.
     public static func layer(_ w: Tensor, hessian lh: LayerHessian, bits: Int, threads: Int = 2) -> RoundedWeights {
+        layer(w, factor: factor(lh, threads: threads), bits: bits, threads: threads)
+    }
+
+    public static func layer(_ w: Tensor, factor f: Factor, bits: Int, threads: Int = 2) -> RoundedWeights {
         let rows = w.shape[0]
         let (nearest, scales) = FakeQuant.quantizeRows(w.data, rows: rows, bits: bits)
-        let d = lh.d, groups = lh.groups
-        guard rows % groups == 0, rows / groups * d * groups == w.count else { return RoundedWeights(codes: nearest, scales: scales, bits: bits) }
+        let d = f.d, groups = f.groups
+        guard rows % groups == 0, rows * d == w.count else { return RoundedWeights(codes: nearest, scales: scales, bits: bits) }
         let rowsG = rows / groups
         let qmax = (1 << (bits - 1)) - 1
-        var codes = nearest
         let parallelGroups = groups > 1
-        let sCodes = UncheckedSendable(UnsafeMutableBufferPointer<Int32>.allocate(capacity: codes.count))
+        let sCodes = UncheckedSendable(UnsafeMutableBufferPointer<Int32>.allocate(capacity: nearest.count))
         defer { sCodes.value.deallocate() }
         _ = sCodes.value.initialize(from: nearest)
         scales.withUnsafeBufferPointer { sc in
             let sScales = UncheckedSendable(sc.baseAddress!)
             parallelChunks(groups, threads: parallelGroups ? threads : 1) { range in
-                var hm = [Double](repeating: 0, count: d * d), u = hm
                 var wg = [Double](repeating: 0, count: rowsG * d)
                 for g in range {
-                    for i in 0..<(d * d) { hm[i] = lh.h[g * d * d + i] }
-                    var mean = 0.0
-                    for i in 0..<d { mean += hm[i * d + i] }
-                    mean /= Double(d)
-                    guard mean > 0, mean.isFinite else { continue }
-                    for i in 0..<d { hm[i * d + i] += dampening * mean }
-                    let ok = hm.withUnsafeMutableBufferPointer { hp in u.withUnsafeMutableBufferPointer { up in inverseCholeskyUpper(hp.baseAddress!, d: d, into: up.baseAddress!) } }
-                    guard ok else { continue }
+                    guard let u = f.u[g] else { continue }
                     for i in 0..<(rowsG * d) { wg[i] = Double(w.data[g * rowsG * d + i]) }
                     wg.withUnsafeMutableBufferPointer { wp in
                         u.withUnsafeBufferPointer { up in
@@ -93,8 +119,7 @@ public enum HessianRounding {
                 }
             }
         }
-        for i in codes.indices { codes[i] = sCodes.value[i] }
-        return RoundedWeights(codes: codes, scales: scales, bits: bits)
+        return RoundedWeights(codes: Array(sCodes.value), scales: scales, bits: bits)
     }
 
     /// Σ over rows of (ŵ − w)ᵀ H (ŵ − w): the summed squared output error of the layer on its
