@@ -6,7 +6,7 @@ import Kernels
 public enum RoundingMethod: String, Sendable, Codable, CaseIterable {
     /// Each weight to its nearest code (after the per-row MSE clipping).
     case nearest
-    /// GPTQ / OBQ: columns in order, each column's error fed to the later ones through the
+    /// GPTQ / OBQ: columns one at a time (largest H diagonal first), each column's error fed to the later ones through the
     /// Cholesky factor of H⁻¹, H = XᵀX from the layer's calibration inputs.
     case hessian
 }
@@ -62,17 +62,34 @@ public enum HessianRounding {
         public var groups: Int
         public var d: Int
         var u: [[Double]?]
+        /// Per group, the column order (largest H diagonal first when `descending`), or nil
+        /// for the tensor's own order.
+        var order: [[Int]?]
     }
+
+    /// Columns with the largest H diagonal (the inputs with most energy) first, as GPTQ's
+    /// "act-order": their errors can still be spread over the rest.
+    public static let descendingOrder = true
 
     public static func factor(_ lh: LayerHessian, threads: Int = 2) -> Factor {
         let d = lh.d, groups = lh.groups
         let results = UncheckedSendable(UnsafeMutableBufferPointer<[Double]?>.allocate(capacity: groups))
         defer { results.value.deallocate() }
         _ = results.value.initialize(repeating: nil)
+        let orders = UncheckedSendable(UnsafeMutableBufferPointer<[Int]?>.allocate(capacity: groups))
+        defer { orders.value.deallocate() }
+        _ = orders.value.initialize(repeating: nil)
+        let descending = descendingOrder
         parallelChunks(groups, threads: threads) { range in
             var hm = [Double](repeating: 0, count: d * d)
             for g in range {
-                for i in 0..<(d * d) { hm[i] = lh.h[g * d * d + i] }
+                let base = g * d * d
+                var perm = Array(0..<d)
+                if descending {
+                    perm.sort { (lh.h[base + $0 * d + $0], $1) > (lh.h[base + $1 * d + $1], $0) }
+                    orders.value[g] = perm
+                }
+                for i in 0..<d { for j in 0..<d { hm[i * d + j] = lh.h[base + perm[i] * d + perm[j]] } }
                 var mean = 0.0
                 for i in 0..<d { mean += hm[i * d + i] }
                 mean /= Double(d)
@@ -83,7 +100,7 @@ public enum HessianRounding {
                 if ok { results.value[g] = u }
             }
         }
-        return Factor(groups: groups, d: d, u: Array(results.value))
+        return Factor(groups: groups, d: d, u: Array(results.value), order: Array(orders.value))
     }
 
     /// One layer: the per-row MSE-clipped scales of round-to-nearest, then GPTQ's column loop on
@@ -107,15 +124,21 @@ public enum HessianRounding {
             let sScales = UncheckedSendable(sc.baseAddress!)
             parallelChunks(groups, threads: parallelGroups ? threads : 1) { range in
                 var wg = [Double](repeating: 0, count: rowsG * d)
+                var cg = [Int32](repeating: 0, count: rowsG * d)
                 for g in range {
                     guard let u = f.u[g] else { continue }
-                    for i in 0..<(rowsG * d) { wg[i] = Double(w.data[g * rowsG * d + i]) }
+                    let base = g * rowsG * d
+                    let perm = f.order[g]
+                    for r in 0..<rowsG { for j in 0..<d { wg[r * d + j] = Double(w.data[base + r * d + (perm?[j] ?? j)]) } }
                     wg.withUnsafeMutableBufferPointer { wp in
                         u.withUnsafeBufferPointer { up in
-                            roundColumnsWithErrorFeedback(wp.baseAddress!, rows: rowsG, d: d, u: up.baseAddress!, scales: sScales.value + g * rowsG, qmax: qmax,
-                                                          codes: sCodes.value.baseAddress! + g * rowsG * d, threads: parallelGroups ? 1 : threads)
+                            cg.withUnsafeMutableBufferPointer { cp in
+                                roundColumnsWithErrorFeedback(wp.baseAddress!, rows: rowsG, d: d, u: up.baseAddress!, scales: sScales.value + g * rowsG, qmax: qmax,
+                                                              codes: cp.baseAddress!, threads: parallelGroups ? 1 : threads)
+                            }
                         }
                     }
+                    for r in 0..<rowsG { for j in 0..<d { sCodes.value[base + r * d + (perm?[j] ?? j)] = cg[r * d + j] } }
                 }
             }
         }
