@@ -62,10 +62,27 @@ public struct LayerHessians: Sendable {
         var blocks: [String: Block] = [:]
 
         func flush(_ c: Consumer) {
-            guard var b = blocks[c.node.name], b.n > 0, var lh = hs[c.node.name] else { return }
+            guard blocks[c.node.name]?.n ?? 0 > 0, var b = blocks.removeValue(forKey: c.node.name), var lh = hs.removeValue(forKey: c.node.name) else { return }
+            // (taken out of the dictionaries so the buffers below are written in place, not copied)
             let d = c.d, cap = b.cap, n = b.n
             // Small H (depthwise taps): groups in parallel; large H: the Gram rows in parallel.
             let parallelGroups = d < 32 && c.groups > 1
+            if d >= 32 {
+                // A large H: C = AᵀA through the float engine's GEMM (full matrix, Float sums), added in Double.
+                for g in 0..<c.groups {
+                    var rowMajor = [Float](repeating: 0, count: n * d)
+                    for j in 0..<d { for p in 0..<n { rowMajor[p * d + j] = b.cols[g * d * cap + j * cap + p] } }
+                    let panels = PackedPanels(k: n, n: d, rowMajor: rowMajor)
+                    var cm = [Float](repeating: 0, count: d * d)
+                    b.cols.withUnsafeBufferPointer { cols in
+                        cm.withUnsafeMutableBufferPointer { cp in
+                            gemm(a: cols.baseAddress! + g * d * cap, lda: cap, rows: d, b: panels, bias: nil, c: cp.baseAddress!, ldc: d,
+                                 lo: -.infinity, hi: .infinity, threads: threads)
+                        }
+                    }
+                    for i in 0..<(d * d) { lh.h[g * d * d + i] += Double(cm[i]) }
+                }
+            } else {
             b.cols.withUnsafeBufferPointer { cols in
                 lh.h.withUnsafeMutableBufferPointer { h in
                     let sc = UncheckedSendable(cols.baseAddress!), sh = UncheckedSendable(h.baseAddress!)
@@ -75,6 +92,7 @@ public struct LayerHessians: Sendable {
                         }
                     }
                 }
+            }
             }
             lh.samples += n
             b.n = 0

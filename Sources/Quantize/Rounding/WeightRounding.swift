@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Graph
 import Kernels
 
@@ -39,19 +40,48 @@ public enum HessianRounding {
     /// Rounded weights of every weighted layer of `graph` at the bits `policy` gives it.
     public static func round(graph: Graph, policy: Policy, hessians: LayerHessians, threads: Int = 2,
                              progress: ((String) -> Void)? = nil) throws -> [String: RoundedWeights] {
-        var out: [String: RoundedWeights] = [:]
         let weighted = graph.integerLayers().filter { if case .weighted = $0.kind { return true }; return false }
-        let t0 = DispatchTime.now()
-        for (i, spec) in weighted.enumerated() {
-            try Interrupt.check()
+        let jobs: [(name: String, w: Tensor, h: LayerHessian, bits: Int)] = weighted.compactMap { spec in
             let n = graph.nodes[spec.node]
-            guard let w = graph.constants[n.inputs[1]], let h = hessians.layers[n.name] else { continue }
-            out[n.name] = layer(w, hessian: h, bits: policy.weightBits(n.name), threads: threads)
-            if i == weighted.count - 1 || (i + 1) % 10 == 0 {
-                let s = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
-                progress?(String(format: "hessian rounding: %d/%d layers, %.2f s", i + 1, weighted.count, s))
-            }
+            guard let w = graph.constants[n.inputs[1]], let h = hessians.layers[n.name] else { return nil }
+            return (n.name, w, h, policy.weightBits(n.name))
         }
+        // Layers in parallel, largest first (the Cholesky of one H runs on one core); each layer's
+        // result does not depend on which worker ran it.
+        let order = jobs.indices.sorted { (Double(jobs[$0].h.d) * Double(jobs[$0].h.d) * Double(jobs[$0].h.d) * Double(jobs[$0].h.groups), $1)
+            > (Double(jobs[$1].h.d) * Double(jobs[$1].h.d) * Double(jobs[$1].h.d) * Double(jobs[$1].h.groups), $0) }
+        let results = UncheckedSendable(UnsafeMutableBufferPointer<RoundedWeights?>.allocate(capacity: jobs.count))
+        defer { results.value.deallocate() }
+        _ = results.value.initialize(repeating: nil)
+        let t0 = DispatchTime.now()
+        let lock = NSLock()
+        nonisolated(unsafe) var next = 0, done = 0
+        nonisolated(unsafe) var interrupted = false
+        let workers = max(1, min(threads, jobs.count))
+        withoutActuallyEscaping({ (worker: Int) in
+            while true {
+                let k: Int? = lock.withLock {
+                    guard next < order.count, !interrupted else { return nil }
+                    if Interrupt.requested { interrupted = true; return nil }
+                    next += 1
+                    return order[next - 1]
+                }
+                guard let k else { return }
+                let j = jobs[k]
+                results.value[k] = layer(j.w, hessian: j.h, bits: j.bits, threads: 1)
+                let count = lock.withLock { done += 1; return done }
+                if count == jobs.count || count % 10 == 0 {
+                    let s = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
+                    lock.withLock { progress?(String(format: "hessian rounding: %d/%d layers, %.2f s", count, jobs.count, s)) }
+                }
+            }
+        }) { body in
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: workers) { shared.value($0) }
+        }
+        if interrupted { throw Interrupted() }
+        var out: [String: RoundedWeights] = [:]
+        for (k, j) in jobs.enumerated() { out[j.name] = results.value[k] }
         return out
     }
 
