@@ -1,5 +1,6 @@
 import Foundation
 import Import
+import Quantize
 import Search
 
 /// One budget: the memory a model must fit, the bits allowed, and how to search.
@@ -22,6 +23,8 @@ public struct Budget: Sendable, Equatable, Codable {
     public var activationBits = [2, 4, 8]
     public var inputShape: [Int]?
     public var search = SearchOptions()
+    /// How weights are rounded onto their grid: nearest, or Hessian-aware (GPTQ) on calibration data.
+    public var rounding = RoundingMethod.nearest
     /// Resolved paths (inside the budget file's folder).
     public var data: String?
     public var validationData: String?
@@ -42,7 +45,7 @@ public struct BudgetError: Error, CustomStringConvertible, Sendable {
 
 public enum BudgetFile {
     static let keys: Set<String> = ["name", "target", "flash", "ram", "weightBits", "activationBits", "inputShape", "search", "data",
-                                    "validationData", "maxAccuracyDrop", "sweep"]
+                                    "validationData", "maxAccuracyDrop", "sweep", "rounding"]
     static let searchKeys: Set<String> = ["method", "episodes", "seed", "reward", "repair", "updatesPerEpisode"]
     public static let methods = ["uniform", "rule", "haq", "exact"]
 
@@ -169,6 +172,12 @@ public enum BudgetFile {
                 throw BudgetError(file: file, field: prefix + key, message: e.description.components(separatedBy: "': ").dropFirst().joined(separator: "': "))
             }
             guard FileManager.default.fileExists(atPath: b[keyPath: path]!) else { throw fail(key, "file '\(s)' does not exist beside the budget") }
+        }
+        if let v = o["rounding"] {
+            guard let r = v as? String, let m = RoundingMethod(rawValue: r) else {
+                throw fail("rounding", "must be one of \(RoundingMethod.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "))")
+            }
+            b.rounding = m
         }
         if let v = o["maxAccuracyDrop"] {
             guard let d = (v as? Double) ?? (v as? Int).map(Double.init), d >= 0, d <= 100 else { throw fail("maxAccuracyDrop", "must be a number of percentage points from 0 to 100") }

@@ -5,7 +5,13 @@ import Kernels
 public struct QuantizeOptions: Sendable {
     /// Empirical bias correction: remove the mean output shift weight quantization adds.
     public var biasCorrection: Bool
-    public init(biasCorrection: Bool = true) { self.biasCorrection = biasCorrection }
+    /// Weight codes and scales chosen ahead (by layer name), e.g. by `HessianRounding`; layers
+    /// not listed are rounded to nearest.
+    public var weights: [String: RoundedWeights]
+    public init(biasCorrection: Bool = true, weights: [String: RoundedWeights] = [:]) {
+        self.biasCorrection = biasCorrection
+        self.weights = weights
+    }
 }
 
 /// The one quantizer: a float graph, a policy and calibration statistics in, the integer model
@@ -273,7 +279,7 @@ struct Builder {
         guard let wt = graph.constants[n.inputs[1]] else { throw fail(n, "weights are not constant") }
         let (cout, cinG, kh, kw) = (wt.shape[0], wt.shape[1], wt.shape[2], wt.shape[3])
         let bits = policy.weightBits(n.name)
-        let (codes, scales) = FakeQuant.quantizeRows(wt.data, rows: cout, bits: bits)  // OIHW rows
+        let (codes, scales) = try weightCodes(n, wt, bits: bits)  // OIHW rows
         let coutG = cout / c.group
         let bias = correctedBias(n, w: wt.data, codes: codes, scales: scales, rows: cout, taps: kh * kw, inputChannelsPerGroup: cinG,
                                  group: { $0 / coutG }, x: x)
@@ -302,7 +308,7 @@ struct Builder {
         guard let wt = graph.constants[n.inputs[1]] else { throw fail(n, "weights are not constant") }
         let (outC, inC) = (wt.shape[0], wt.shape[1])
         let bits = policy.weightBits(n.name)
-        let (codes, scales) = FakeQuant.quantizeRows(wt.data, rows: outC, bits: bits)
+        let (codes, scales) = try weightCodes(n, wt, bits: bits)
         let rank2 = x.shape.count == 2
         let bias = rank2 ? correctedBias(n, w: wt.data, codes: codes, scales: scales, rows: outC, taps: 1, inputChannelsPerGroup: inC,
                                          group: { _ in 0 }, x: x)

@@ -29,7 +29,10 @@ public struct SensitivityTable: Codable, Sendable, Equatable {
 }
 
 public enum Sensitivity {
+    /// `weightVariant` gives a layer's weights quantized (and dequantized) at b bits the way the
+    /// quantizer will round them; nil = round-to-nearest.
     public static func measure(graph: Graph, stats: CalibrationStats, images: Tensor, bits: [Int], threads: Int = 2,
+                               weightVariant: ((_ layer: String, _ weights: Tensor, _ bits: Int) throws -> Tensor)? = nil,
                                progress: ((String) -> Void)? = nil) throws -> SensitivityTable {
         let engine = try FloatEngine(graph: graph, threads: 1)
         let signed = Quantizer.signedness(graph)
@@ -49,7 +52,7 @@ public enum Sensitivity {
             guard let step = engine.stepIndex(node: layer), let node = graph.nodes.first(where: { $0.name == layer }),
                   let w = graph.constants[node.inputs[1]] else { continue }
             for b in bits {
-                let o = try engine.override(step: step, constant: node.inputs[1], value: FakeQuant.weights(w, bits: b))
+                let o = try engine.override(step: step, constant: node.inputs[1], value: try weightVariant?(layer, w, b) ?? FakeQuant.weights(w, bits: b))
                 variants.append(Variant(key: SensitivityTable.weightKey(layer), bits: b, from: step, override: o))
             }
         }

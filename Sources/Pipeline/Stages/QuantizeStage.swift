@@ -17,11 +17,14 @@ public enum QuantizeStage {
         public var policySource: String
     }
 
-    public static func run(graph: Graph, policy: Policy, policySource: String, stats: CalibrationStats, log: StageLog) throws -> Result {
+    /// `rounding` `.hessian` needs the calibration inputs (`calibration`) to measure each layer's H.
+    public static func run(graph: Graph, policy: Policy, policySource: String, stats: CalibrationStats, log: StageLog,
+                           rounding: RoundingMethod = .nearest, calibration: Tensor? = nil, threads: Int = 2) throws -> Result {
         log.line("policy: \(policySource)")
         log.line("calibration statistics from \(stats.images) inputs (\(stats.synthetic ? "SYNTHETIC" : "from data"))")
-        let model = try Quantizer.quantize(graph: graph, policy: policy, stats: stats, options: .init(biasCorrection: true))
-        let plain = try Quantizer.quantize(graph: graph, policy: policy, stats: stats, options: .init(biasCorrection: false))
+        let weights = try WeightRoundingStep.run(graph: graph, policy: policy, rounding: rounding, calibration: calibration, threads: threads, log: log)
+        let model = try Quantizer.quantize(graph: graph, policy: policy, stats: stats, options: .init(biasCorrection: true, weights: weights))
+        let plain = try Quantizer.quantize(graph: graph, policy: policy, stats: stats, options: .init(biasCorrection: false, weights: weights))
         log.line("\(model.layers.count) integer layers, \(model.parameterBytes) parameter bytes (packed weights + int32 bias/multiplier/shift)")
         if model.outputSoftmaxAxis != nil { log.line("the trailing Softmax stays on the host; the integer model outputs logits") }
         return Result(model: model, withoutBiasCorrection: plain, policy: policy, policySource: policySource)
@@ -29,14 +32,15 @@ public enum QuantizeStage {
 }
 
 extension QuantizeStage: PipelineStage {
-    static let inputs: [StageInput] = [.graph, .policy, .calibration]
+    static let inputs: [StageInput] = [.graph, .policy, .calibration, .rounding]
     /// The cache-only product the validation compares against.
     static let withoutBiasCorrectionFile = "quantized-without-bias-correction.json"
 
     static func run(_ c: StageContext, log: StageLog) throws -> StageOutput {
         let g = try c.graph(log)
-        let (_, stats) = try c.dataAndStats(log)
-        let q = try run(graph: g, policy: try c.policy(), policySource: c.policySource, stats: stats, log: log)
+        let (data, stats) = try c.dataAndStats(log)
+        let q = try run(graph: g, policy: try c.policy(), policySource: c.policySource, stats: stats, log: log,
+                        rounding: c.budget.rounding, calibration: data.calibration, threads: c.options.threads)
         var r = c.emptyReport()
         let pr = PolicyReport(q.model, source: q.policySource)
         r.policy = pr

@@ -37,7 +37,12 @@ public enum SearchStage {
         let sub = Tensor.stack((0..<images).map { data.calibration.item($0) })
         let bitsSet = sensitivityBits(budget)
         let t0 = Date()
-        let computeTable = { try Sensitivity.measure(graph: graph, stats: stats, images: sub, bits: bitsSet, threads: threads) { log.line($0) } }
+        // With hessian rounding the table and the checks below measure the codes the quantizer will choose.
+        let hessians = try WeightRoundingStep.searchHessians(graph: graph, rounding: budget.rounding, images: sub, threads: threads, log: log)
+        let computeTable = {
+            try Sensitivity.measure(graph: graph, stats: stats, images: sub, bits: bitsSet, threads: threads,
+                                    weightVariant: WeightRoundingStep.sensitivityVariant(hessians: hessians, threads: threads)) { log.line($0) }
+        }
         let table = try cachedTable.map { try $0(bitsSet, computeTable) } ?? computeTable()
         log.line(String(format: "sensitivity table: %d tensors × %d bit-widths on %d images, %.2f s", table.kl.count, bitsSet.count, images, Date().timeIntervalSince(t0)))
         let space = SearchSpace(graph: graph, budget: b, table: table)
@@ -46,7 +51,8 @@ public enum SearchStage {
             throw InfeasibleBudget(budget: b, minimumFlash: minE.flash, minimumRAM: minE.arena, peakOp: space.peakOp(minP))
         }
         func measure(_ p: Policy, images n: Int) throws -> ValidationResult {
-            let m = try Quantizer.quantize(graph: graph, policy: p, stats: stats)
+            let weights = try hessians.map { try HessianRounding.round(graph: graph, policy: p, hessians: $0, threads: threads) } ?? [:]
+            let m = try Quantizer.quantize(graph: graph, policy: p, stats: stats, options: .init(weights: weights))
             let x = Tensor.stack((0..<min(n, data.calibration.shape[0])).map { data.calibration.item($0) })
             return try Validator.evaluate(graph: graph, model: m, x: x, labels: nil, threads: threads)
         }
@@ -172,5 +178,5 @@ extension SearchStage: PipelineStage {
 enum SensitivityStep: CachedStep {
     static let name = "sensitivity"
     static let implementationVersion = 1
-    static let inputs: [StageInput] = [.graph, .calibration, .sensitivityBits]
+    static let inputs: [StageInput] = [.graph, .calibration, .sensitivityBits, .rounding]
 }

@@ -57,6 +57,8 @@ enum StageInput: String, CaseIterable, Sendable {
     case memoryBudget
     /// The bit-widths the sensitivity table is measured at.
     case sensitivityBits
+    /// The budget's weight rounding (`nearest`, `hessian`).
+    case rounding
     case calibration
     case validation
     /// A policy file or `--bits` that replaces the search.
@@ -86,6 +88,7 @@ enum StageInput: String, CaseIterable, Sendable {
         case .budget: "the budget"
         case .memoryBudget: "the budget's FLASH or RAM"
         case .sensitivityBits: "the bit-widths"
+        case .rounding: "the weight rounding"
         case .calibration: "the calibration data"
         case .validation: "the validation data"
         case .given: "the given policy"

@@ -78,6 +78,7 @@ final class StageContext {
             b.target = ""
             return canonicalJSON(b)
         case .memoryBudget: return "\(budget.flash)/\(budget.ram)"
+        case .rounding: return budget.rounding.rawValue
         case .sensitivityBits: return "\(SearchStage.sensitivityBits(budget))"
         case .calibration: return calibrationDigest
         case .validation: return validationDigest
