@@ -69,6 +69,10 @@ public func conv2dIm2col(
 }
 
 /// groups == inC == outC. `weights` is [kH][kW][C].
+///
+/// Channel-innermost: for each output pixel the valid taps are found once, then 32 channels at a
+/// time accumulate in four vector registers over those taps (bias first, clamp last), so the
+/// output is written once and padding costs no per-tap test.
 public func depthwiseConv2d(
     input: UnsafePointer<Float>, g: WindowGeometry, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     output: UnsafeMutablePointer<Float>, lo: Float, hi: Float, threads: Int
@@ -76,21 +80,54 @@ public func depthwiseConv2d(
     let c = g.outC
     parallelChunks(g.outH, threads: threads) { rows in
         for oy in rows {
+            let iy0 = oy &* g.strideH &- g.padTop
+            var ky0 = 0, ky1 = g.kH
+            while ky0 < ky1 && iy0 &+ ky0 &* g.dilationH < 0 { ky0 = ky0 &+ 1 }
+            while ky1 > ky0 && iy0 &+ (ky1 &- 1) &* g.dilationH >= g.inH { ky1 = ky1 &- 1 }
             for ox in 0..<g.outW {
+                let ix0 = ox &* g.strideW &- g.padLeft
+                var kx0 = 0, kx1 = g.kW
+                while kx0 < kx1 && ix0 &+ kx0 &* g.dilationW < 0 { kx0 = kx0 &+ 1 }
+                while kx1 > kx0 && ix0 &+ (kx1 &- 1) &* g.dilationW >= g.inW { kx1 = kx1 &- 1 }
                 let o = output + (oy &* g.outW &+ ox) &* c
-                if let bias { for ch in 0..<c { o[ch] = bias[ch] } } else { for ch in 0..<c { o[ch] = 0 } }
-                for ky in 0..<g.kH {
-                    let iy = oy &* g.strideH &- g.padTop &+ ky &* g.dilationH
-                    if iy < 0 || iy >= g.inH { continue }
-                    for kx in 0..<g.kW {
-                        let ix = ox &* g.strideW &- g.padLeft &+ kx &* g.dilationW
-                        if ix < 0 || ix >= g.inW { continue }
-                        let s = input + (iy &* g.inW &+ ix) &* c
-                        let w = weights + (ky &* g.kW &+ kx) &* c
-                        for ch in 0..<c { o[ch] = o[ch] + s[ch] * w[ch] }
-                    }
+                // Input and weights of tap (ky, kx), channel 0.
+                @inline(__always) func src(_ ky: Int, _ kx: Int) -> UnsafePointer<Float> {
+                    input + ((iy0 &+ ky &* g.dilationH) &* g.inW &+ ix0 &+ kx &* g.dilationW) &* c
                 }
-                for ch in 0..<c { o[ch] = min(max(o[ch], lo), hi) }
+                @inline(__always) func wt(_ ky: Int, _ kx: Int) -> UnsafePointer<Float> { weights + (ky &* g.kW &+ kx) &* c }
+                var ch = 0
+                while ch &+ 32 <= c {
+                    var a0 = Vec8(repeating: 0), a1 = a0, a2 = a0, a3 = a0
+                    if let bias { a0 = load8(bias + ch); a1 = load8(bias + (ch &+ 8)); a2 = load8(bias + (ch &+ 16)); a3 = load8(bias + (ch &+ 24)) }
+                    for ky in ky0..<ky1 {
+                        for kx in kx0..<kx1 {
+                            let s = src(ky, kx) + ch, w = wt(ky, kx) + ch
+                            a0 = madd(load8(s), load8(w), a0)
+                            a1 = madd(load8(s + 8), load8(w + 8), a1)
+                            a2 = madd(load8(s + 16), load8(w + 16), a2)
+                            a3 = madd(load8(s + 24), load8(w + 24), a3)
+                        }
+                    }
+                    store8(clamp8(a0, lo, hi), o + ch); store8(clamp8(a1, lo, hi), o + (ch &+ 8))
+                    store8(clamp8(a2, lo, hi), o + (ch &+ 16)); store8(clamp8(a3, lo, hi), o + (ch &+ 24))
+                    ch = ch &+ 32
+                }
+                while ch &+ 8 <= c {
+                    var a0 = bias.map { load8($0 + ch) } ?? Vec8(repeating: 0)
+                    for ky in ky0..<ky1 {
+                        for kx in kx0..<kx1 { a0 = madd(load8(src(ky, kx) + ch), load8(wt(ky, kx) + ch), a0) }
+                    }
+                    store8(clamp8(a0, lo, hi), o + ch)
+                    ch = ch &+ 8
+                }
+                while ch < c {
+                    var a0 = bias?[ch] ?? 0
+                    for ky in ky0..<ky1 {
+                        for kx in kx0..<kx1 { a0 = a0 + src(ky, kx)[ch] * wt(ky, kx)[ch] }
+                    }
+                    o[ch] = Swift.min(Swift.max(a0, lo), hi)
+                    ch = ch &+ 1
+                }
             }
         }
     }

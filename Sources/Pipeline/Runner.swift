@@ -143,7 +143,7 @@ public struct PipelineRunner {
                 let g = try graph(log)
                 let data = try ModelData.load(model: model, graph: g, calibration: calFile, validation: valFile, log: log)
                 log.line("calibrating on \(data.calibration.shape[0]) inputs (\(data.synthetic ? "SYNTHETIC" : "from data"))")
-                let stats = try Calibrator.collect(graph: g, inputs: data.calibration, synthetic: data.synthetic, threads: options.threads)
+                let stats = try Calibrator.collect(graph: g, inputs: data.calibration, synthetic: data.synthetic, threads: options.threads) { log.line($0) }
                 dataMemo = (data, stats)
                 return (data, stats)
             }
