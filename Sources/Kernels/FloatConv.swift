@@ -84,7 +84,16 @@ public func depthwiseConv2d(
             var ky0 = 0, ky1 = g.kH
             while ky0 < ky1 && iy0 &+ ky0 &* g.dilationH < 0 { ky0 = ky0 &+ 1 }
             while ky1 > ky0 && iy0 &+ (ky1 &- 1) &* g.dilationH >= g.inH { ky1 = ky1 &- 1 }
-            for ox in 0..<g.outW {
+            var ox = 0
+            while ox < g.outW {
+                // Four pixels whose every tap lies inside the row share each weight load.
+                if ox &+ 4 <= g.outW && ox &* g.strideW >= g.padLeft
+                    && (ox &+ 3) &* g.strideW &- g.padLeft &+ (g.kW &- 1) &* g.dilationW < g.inW {
+                    depthwiseFour(input, g, weights, bias, output, oy: oy, ox: ox, ky0: ky0, ky1: ky1, lo: lo, hi: hi)
+                    ox = ox &+ 4
+                    continue
+                }
+                defer { ox = ox &+ 1 }
                 let ix0 = ox &* g.strideW &- g.padLeft
                 var kx0 = 0, kx1 = g.kW
                 while kx0 < kx1 && ix0 &+ kx0 &* g.dilationW < 0 { kx0 = kx0 &+ 1 }
@@ -130,6 +139,97 @@ public func depthwiseConv2d(
                 }
             }
         }
+    }
+}
+
+/// Depthwise output pixels (oy, ox…ox+3), all horizontal taps inside the input, rows
+/// `ky0..<ky1` of the window inside it.
+@inline(__always)
+func depthwiseFour(
+    _ input: UnsafePointer<Float>, _ g: WindowGeometry, _ weights: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+    _ output: UnsafeMutablePointer<Float>, oy: Int, ox: Int, ky0: Int, ky1: Int, lo: Float, hi: Float
+) {
+    let c = g.outC
+    let iy0 = oy &* g.strideH &- g.padTop
+    let ix0 = ox &* g.strideW &- g.padLeft
+    let step = g.strideW &* c
+    let o = output + (oy &* g.outW &+ ox) &* c
+    var ch = 0
+    // Two channel vectors × four pixels: eight accumulators keep both FMA units busy.
+    while ch &+ 2 &* lanes <= c {
+        var a0 = bias.map { loadW($0 + ch) } ?? VecW(repeating: 0)
+        var b0 = bias.map { loadW($0 + (ch &+ lanes)) } ?? VecW(repeating: 0)
+        var a1 = a0, a2 = a0, a3 = a0, b1 = b0, b2 = b0, b3 = b0
+        for ky in ky0..<ky1 {
+            let sOff: Int = ((iy0 &+ ky &* g.dilationH) &* g.inW &+ ix0) &* c &+ ch
+            let wOff: Int = ky &* g.kW &* c &+ ch
+            let srow = input + sOff, wrow = weights + wOff
+            for kx in 0..<g.kW {
+                let w = loadW(wrow + kx &* c), v = loadW(wrow + (kx &* c &+ lanes))
+                let s = srow + kx &* g.dilationW &* c
+                a0 = maddW(loadW(s), w, a0)
+                b0 = maddW(loadW(s + lanes), v, b0)
+                a1 = maddW(loadW(s + step), w, a1)
+                b1 = maddW(loadW(s + (step &+ lanes)), v, b1)
+                a2 = maddW(loadW(s + 2 &* step), w, a2)
+                b2 = maddW(loadW(s + (2 &* step &+ lanes)), v, b2)
+                a3 = maddW(loadW(s + 3 &* step), w, a3)
+                b3 = maddW(loadW(s + (3 &* step &+ lanes)), v, b3)
+            }
+        }
+        storeW(clampW(a0, lo, hi), o + ch)
+        storeW(clampW(b0, lo, hi), o + (ch &+ lanes))
+        storeW(clampW(a1, lo, hi), o + (c &+ ch))
+        storeW(clampW(b1, lo, hi), o + (c &+ ch &+ lanes))
+        storeW(clampW(a2, lo, hi), o + (2 &* c &+ ch))
+        storeW(clampW(b2, lo, hi), o + (2 &* c &+ ch &+ lanes))
+        storeW(clampW(a3, lo, hi), o + (3 &* c &+ ch))
+        storeW(clampW(b3, lo, hi), o + (3 &* c &+ ch &+ lanes))
+        ch = ch &+ 2 &* lanes
+    }
+    while ch &+ lanes <= c {
+        var a0 = bias.map { loadW($0 + ch) } ?? VecW(repeating: 0)
+        var a1 = a0, a2 = a0, a3 = a0
+        for ky in ky0..<ky1 {
+            let sOff: Int = ((iy0 &+ ky &* g.dilationH) &* g.inW &+ ix0) &* c &+ ch
+            let wOff: Int = ky &* g.kW &* c &+ ch
+            let srow = input + sOff, wrow = weights + wOff
+            for kx in 0..<g.kW {
+                let w = loadW(wrow + kx &* c)
+                let s = srow + kx &* g.dilationW &* c
+                a0 = maddW(loadW(s), w, a0)
+                a1 = maddW(loadW(s + step), w, a1)
+                a2 = maddW(loadW(s + 2 &* step), w, a2)
+                a3 = maddW(loadW(s + 3 &* step), w, a3)
+            }
+        }
+        storeW(clampW(a0, lo, hi), o + ch)
+        storeW(clampW(a1, lo, hi), o + (c &+ ch))
+        storeW(clampW(a2, lo, hi), o + (2 &* c &+ ch))
+        storeW(clampW(a3, lo, hi), o + (3 &* c &+ ch))
+        ch = ch &+ lanes
+    }
+    while ch < c {
+        var a0 = bias?[ch] ?? 0
+        var a1 = a0, a2 = a0, a3 = a0
+        for ky in ky0..<ky1 {
+            let sOff: Int = ((iy0 &+ ky &* g.dilationH) &* g.inW &+ ix0) &* c &+ ch
+            let wOff: Int = ky &* g.kW &* c &+ ch
+            let srow = input + sOff, wrow = weights + wOff
+            for kx in 0..<g.kW {
+                let w = wrow[kx &* c]
+                let s = srow + kx &* g.dilationW &* c
+                a0 = a0 + s[0] * w
+                a1 = a1 + s[step] * w
+                a2 = a2 + s[2 &* step] * w
+                a3 = a3 + s[3 &* step] * w
+            }
+        }
+        o[ch] = Swift.min(Swift.max(a0, lo), hi)
+        o[c &+ ch] = Swift.min(Swift.max(a1, lo), hi)
+        o[2 &* c &+ ch] = Swift.min(Swift.max(a2, lo), hi)
+        o[3 &* c &+ ch] = Swift.min(Swift.max(a3, lo), hi)
+        ch = ch &+ 1
     }
 }
 

@@ -203,13 +203,19 @@ func loadRow(_ p: UnsafePointer<Float>, _ cols: Int) -> (VecW, VecW) {
 /// Stores one panel row (or its first `cols` values), clamped when `last`.
 @inline(__always)
 func storeRow(_ v0: VecW, _ v1: VecW, _ c: UnsafeMutablePointer<Float>, _ cols: Int, _ last: Bool, _ lo: Float, _ hi: Float) {
-    let x0 = last ? clampW(v0, lo, hi) : v0, x1 = last ? clampW(v1, lo, hi) : v1
     if cols == 2 &* lanes {
-        storeW(x0, c)
-        storeW(x1, c + lanes)
+        storeW(last ? clampW(v0, lo, hi) : v0, c)
+        storeW(last ? clampW(v1, lo, hi) : v1, c + lanes)
     } else {
-        for j in 0..<cols { c[j] = j < lanes ? x0[j] : x1[j &- lanes] }
+        storePartialRow(v0, v1, c, cols, last, lo, hi)
     }
+}
+
+/// The last panel's narrower row, kept out of line so the full-width path stays small.
+@inline(never)
+func storePartialRow(_ v0: VecW, _ v1: VecW, _ c: UnsafeMutablePointer<Float>, _ cols: Int, _ last: Bool, _ lo: Float, _ hi: Float) {
+    var x = (last ? clampW(v0, lo, hi) : v0, last ? clampW(v1, lo, hi) : v1)
+    withUnsafeBytes(of: &x) { UnsafeMutableRawPointer(c).copyMemory(from: $0.baseAddress!, byteCount: cols &* 4) }
 }
 
 /// Up to six rows (`m`; missing rows repeat the last one and are not stored) × one panel over a
