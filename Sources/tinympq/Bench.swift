@@ -79,18 +79,22 @@ extension Commands {
             // it): all 32, and with the stopping rule; then the score check after it.
             let cal = Calibrator.syntheticInputs(shape: shape, count: 32)
             let stats = try Calibrator.collect(graph: graph, inputs: cal, synthetic: true)
-            var t0 = DispatchTime.now()
+            // Wall seconds, and CPU seconds / 2: what two unloaded cores would take.
+            var t0 = DispatchTime.now(), c0 = cpuSeconds()
             let table = try Sensitivity.measure(graph: graph, stats: stats, images: cal, bits: [2, 4, 8], threads: 2)
             result["sensitivitySeconds"] = seconds(since: t0)
-            t0 = DispatchTime.now()
+            result["sensitivityCpuSecondsPerCore"] = (cpuSeconds() - c0) / 2
+            t0 = DispatchTime.now(); c0 = cpuSeconds()
             let ruled = try Sensitivity.measure(graph: graph, stats: stats, images: cal, bits: [2, 4, 8], threads: 2, rule: .standard)
             result["sensitivityRuleSeconds"] = seconds(since: t0)
+            result["sensitivityRuleCpuSecondsPerCore"] = (cpuSeconds() - c0) / 2
             result["sensitivityRuleImages"] = Double(ruled.images)
             let space = SearchSpace(graph: graph, budget: SearchBudget(flash: 1 << 40, ram: 1 << 40), table: table)
             let policies = [Policy.uniform(8), .uniform(4)] + ScoreCheck.randomPolicies(space, weightBits: [2, 4, 8], activationBits: [2, 4, 8], count: 5, seed: 1)
-            t0 = DispatchTime.now()
+            t0 = DispatchTime.now(); c0 = cpuSeconds()
             _ = try ScoreCheck.jointKL(graph: graph, stats: stats, policies: policies, images: Tensor.stack((0..<8).map { cal.item($0) }), threads: 2)
             result["scoreCheckSeconds"] = seconds(since: t0)
+            result["scoreCheckCpuSecondsPerCore"] = (cpuSeconds() - c0) / 2
         }
         if let spec = a.options["search"] {
             // "FLASH,RAM" in bytes: sensitivity on 32 synthetic images, then every searcher.
