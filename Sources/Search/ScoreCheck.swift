@@ -21,9 +21,10 @@ public enum ScoreCheck {
         }
     }
 
-    /// Mean KL over `images` for each policy, simulated in float.
+    /// Mean KL over `images` for each policy, simulated in float. `only`: quantize just these
+    /// table keys (`w:layer`, `a:tensor`) and keep the rest float (nil: every tensor).
     public static func jointKL(graph: Graph, stats: CalibrationStats, policies: [Policy], images: Tensor, threads: Int = 2,
-                               progress: ((String) -> Void)? = nil) throws -> [Double] {
+                               only: Set<String>? = nil, progress: ((String) -> Void)? = nil) throws -> [Double] {
         let n = images.shape[0]
         let reference = try FloatEngine(graph: graph, threads: 1)
         let p = try (0..<n).map { try Sensitivity.probabilities(reference.run(images.item($0))[0]) }
@@ -34,13 +35,13 @@ public enum ScoreCheck {
         for policy in policies {
             try Interrupt.check()
             var g = graph
-            for layer in targets.weights {
+            for layer in targets.weights where only?.contains(SensitivityTable.weightKey(layer)) ?? true {
                 guard let node = graph.nodes.first(where: { $0.name == layer }), node.inputs.count > 1,
                       let w = graph.constants[node.inputs[1]] else { continue }
                 g.constants[node.inputs[1]] = FakeQuant.weights(w, bits: policy.weightBits(layer))
             }
             var quant: [String: ActivationQuant] = [:]
-            for t in targets.activations {
+            for t in targets.activations where only?.contains(SensitivityTable.activationKey(t)) ?? true {
                 guard let st = stats.tensors[t] else { continue }
                 quant[t] = FakeQuant.activation(st, signed: signed[t] ?? true, bits: policy.activationBits(t))
             }
