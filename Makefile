@@ -1,8 +1,9 @@
 # tinympq: `make run` and `make test` are the two commands a newcomer needs.
 SHELL := /bin/bash
 
-# Let the float kernels use AVX2 + FMA when this CPU has them (see Package.swift).
-TINYMPQ_TARGET_CPU ?= $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo 2>/dev/null && echo haswell)
+# Let the float kernels use AVX-512, else AVX2 + FMA, when this CPU has them (see Package.swift).
+TINYMPQ_TARGET_CPU ?= $(shell if grep -qw avx512f /proc/cpuinfo 2>/dev/null && grep -qw avx512bw /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo && grep -qw avx512dq /proc/cpuinfo; then echo skylake-avx512; \
+	elif grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo 2>/dev/null; then echo haswell; fi)
 export TINYMPQ_TARGET_CPU
 
 SWIFT_BUILD := swift build -c release

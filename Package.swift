@@ -4,12 +4,15 @@ import PackageDescription
 
 // The numeric kernels are always built optimised (also in debug builds, so `swift test` runs
 // the fixtures at a usable speed) and with wrapping arithmetic over raw pointers. Setting
-// TINYMPQ_TARGET_CPU (the Makefile sets `haswell` when the CPU has AVX2 and FMA) lets LLVM use
-// wider vectors and fused multiply-add; the float engine is then faster but the binary needs
-// that CPU.
+// TINYMPQ_TARGET_CPU (the Makefile sets `skylake-avx512` when the CPU has AVX-512, else
+// `haswell` when it has AVX2 and FMA) lets LLVM use wider vectors and fused multiply-add; the
+// float engine is then faster (AVX-512 builds run the GEMM on 16-lane vectors) but the binary
+// needs that CPU.
 let targetCPU = Context.environment["TINYMPQ_TARGET_CPU"].flatMap { $0.isEmpty ? nil : $0 }
 var kernelFlags = ["-O", "-enforce-exclusivity=unchecked"]
 if let cpu = targetCPU { kernelFlags += ["-target-cpu", cpu, "-D", "TINYMPQ_FMA"] }
+let avx512CPUs: Set = ["skylake-avx512", "cascadelake", "cooperlake", "icelake-server", "sapphirerapids", "znver4", "znver5"]
+if let cpu = targetCPU, avx512CPUs.contains(cpu) { kernelFlags += ["-D", "TINYMPQ_AVX512"] }
 // The numeric stages (quantizer, memory model, searchers) are also optimised in debug builds:
 // the test suite runs whole searches and calibrations, which take minutes at -Onone.
 let optimised: [SwiftSetting] = [.unsafeFlags(["-O"])]

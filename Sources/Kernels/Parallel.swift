@@ -35,7 +35,9 @@ public struct UncheckedSendable<T>: @unchecked Sendable {
 /// How the kernels were built; float results differ in the last bits between flavours, so the
 /// pipeline puts this in its cache keys.
 public enum KernelBuild {
-    #if TINYMPQ_FMA
+    #if TINYMPQ_AVX512
+    public static let flavour = "avx512"
+    #elseif TINYMPQ_FMA
     public static let flavour = "fma"
     #else
     public static let flavour = "portable"

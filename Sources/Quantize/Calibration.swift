@@ -23,7 +23,8 @@ public struct CalibrationStats: Sendable {
 public enum Calibrator {
     /// Runs the float model over `inputs` (a batch) and records, per tensor, min/max, channel
     /// means and up to `maxSamples` values.
-    public static func collect(graph: Graph, inputs: Tensor, synthetic: Bool, maxSamples: Int = 16384, threads: Int = 2) throws -> CalibrationStats {
+    public static func collect(graph: Graph, inputs: Tensor, synthetic: Bool, maxSamples: Int = 16384, threads: Int = 2,
+                               progress: ((String) -> Void)? = nil) throws -> CalibrationStats {
         let engine = try FloatEngine(graph: graph, threads: threads)
         let images = inputs.shape[0]
         var stats: [String: TensorStats] = [:]
@@ -53,11 +54,13 @@ public enum Calibrator {
             s.channelCount += 1
             stats[name] = s
         }
+        let meter = ProgressMeter("calibration", total: images, unit: "images", report: progress)
         for b in 0..<images {
             try Interrupt.check()
             let x = inputs.item(b)
             record(graph.inputs[0], x)
             _ = try engine.run(x) { name, t in record(name, t) }
+            meter.advance()
         }
         return CalibrationStats(tensors: stats, images: images, synthetic: synthetic)
     }

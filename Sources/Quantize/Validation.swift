@@ -47,7 +47,8 @@ public struct ValidationResult: Codable, Sendable {
 
 public enum Validator {
     /// Runs both models on `x` (a batch); `labels` enable accuracy. Percentages are 0–100.
-    public static func evaluate(graph: Graph, model: QuantizedModel, x: Tensor, labels: [Int64]?, threads: Int = 2) throws -> ValidationResult {
+    public static func evaluate(graph: Graph, model: QuantizedModel, x: Tensor, labels: [Int64]?, threads: Int = 2,
+                                progress: ProgressMeter? = nil) throws -> ValidationResult {
         let fe = try FloatEngine(graph: graph, threads: threads)
         let ie = try IntegerEngine(model: model, threads: threads)
         let n = x.shape[0]
@@ -92,6 +93,7 @@ public enum Validator {
                 if Int64(tf) == labels[b] { correctF += 1 }
                 if Int64(tq) == labels[b] { correctQ += 1 }
             }
+            progress?.advance()
         }
         let layers = model.layers.compactMap { l -> ValidationResult.LayerSQNR? in
             guard let s = signal[l.output], let e = noise[l.output], let t = model.tensors[l.output] else { return nil }

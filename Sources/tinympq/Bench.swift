@@ -8,7 +8,7 @@ import Search
 extension Commands {
     /// `tinympq bench MODEL [--runs N]`: timing figures as one JSON line, for scripts/bench.py.
     static func bench(_ args: [String]) throws -> ExitCode {
-        let a = try Arguments(args, valued: ["runs", "calibration", "data", "search", "episodes", "updates"], allowedFlags: ["profile", "kernels", "host-c"])
+        let a = try Arguments(args, valued: ["runs", "calibration", "data", "search", "episodes", "updates"], allowedFlags: ["profile", "kernels", "host-c", "sensitivity"])
         if a.flags.contains("help") {
             print("USAGE: tinympq bench MODEL [--runs N]\n\nPrints parse time and float-engine milliseconds per image (1 and 2 threads) as JSON.")
             return .ok
@@ -34,16 +34,21 @@ extension Commands {
         let shape = graph.shape(graph.inputs[0])
         var rng = SystemRandomNumberGenerator()
         let x = Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &rng) })
+        // Wall time (median and minimum) and, because the machine may be shared, the process's
+        // CPU time per image (at 1 thread the time an unloaded core would take).
         for threads in [1, 2] {
             let engine = try FloatEngine(graph: graph, threads: threads)
             _ = try engine.run(x)
             var times: [Double] = []
+            let c0 = cpuSeconds()
             for _ in 0..<runs {
                 let t0 = DispatchTime.now()
                 _ = try engine.run(x)
                 times.append(seconds(since: t0) * 1000)
             }
+            result["floatCpuMsPerImage\(threads)t"] = (cpuSeconds() - c0) * 1000 / Double(runs)
             result["floatMsPerImage\(threads)t"] = times.sorted()[times.count / 2]
+            result["floatMinMsPerImage\(threads)t"] = times.min() ?? 0
         }
         if let cal = a.options["calibration"], let data = a.options["data"] {
             // Uniform 8-bit integer model: engine speed and fidelity against float on `data`.
@@ -68,6 +73,28 @@ extension Commands {
                 result["int8Accuracy"] = acc
                 result["floatAccuracy"] = f
             }
+        }
+        if a.flags.contains("sensitivity") {
+            // The sensitivity table on 32 synthetic images (2 threads, as the search stage runs
+            // it): all 32, and with the stopping rule; then the score check after it.
+            let cal = Calibrator.syntheticInputs(shape: shape, count: 32)
+            let stats = try Calibrator.collect(graph: graph, inputs: cal, synthetic: true)
+            // Wall seconds, and CPU seconds / 2: what two unloaded cores would take.
+            var t0 = DispatchTime.now(), c0 = cpuSeconds()
+            let table = try Sensitivity.measure(graph: graph, stats: stats, images: cal, bits: [2, 4, 8], threads: 2)
+            result["sensitivitySeconds"] = seconds(since: t0)
+            result["sensitivityCpuSecondsPerCore"] = (cpuSeconds() - c0) / 2
+            t0 = DispatchTime.now(); c0 = cpuSeconds()
+            let ruled = try Sensitivity.measure(graph: graph, stats: stats, images: cal, bits: [2, 4, 8], threads: 2, rule: .standard)
+            result["sensitivityRuleSeconds"] = seconds(since: t0)
+            result["sensitivityRuleCpuSecondsPerCore"] = (cpuSeconds() - c0) / 2
+            result["sensitivityRuleImages"] = Double(ruled.images)
+            let space = SearchSpace(graph: graph, budget: SearchBudget(flash: 1 << 40, ram: 1 << 40), table: table)
+            let policies = [Policy.uniform(8), .uniform(4)] + ScoreCheck.randomPolicies(space, weightBits: [2, 4, 8], activationBits: [2, 4, 8], count: 5, seed: 1)
+            t0 = DispatchTime.now(); c0 = cpuSeconds()
+            _ = try ScoreCheck.jointKL(graph: graph, stats: stats, policies: policies, images: Tensor.stack((0..<8).map { cal.item($0) }), threads: 2)
+            result["scoreCheckSeconds"] = seconds(since: t0)
+            result["scoreCheckCpuSecondsPerCore"] = (cpuSeconds() - c0) / 2
         }
         if let spec = a.options["search"] {
             // "FLASH,RAM" in bytes: sensitivity on 32 synthetic images, then every searcher.
@@ -111,6 +138,13 @@ extension Commands {
         let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
         return .ok
+    }
+
+    /// CPU time of the whole process (all threads), in seconds.
+    static func cpuSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     static func seconds(since t0: DispatchTime) -> Double {

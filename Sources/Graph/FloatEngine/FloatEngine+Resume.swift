@@ -15,7 +15,10 @@ public struct StepOverride: Sendable {
 extension FloatEngine {
     public func trace(_ image: Tensor) throws -> FloatTrace {
         var env: [String: Value] = [graph.inputs[0]: Value(logical: image)]
-        for step in steps { env[step.node.output] = try step.execute(env: env, engine: self) }
+        for step in steps {
+            var fresh: [Float] = []
+            env[step.node.output] = try step.execute(env: env, engine: self, reuse: &fresh)
+        }
         let outs = try graph.outputs.map { name -> Tensor in
             guard let v = env[name] else { throw GraphError(node: name, op: "Output", "graph output is never computed") }
             return v.tensor
@@ -47,10 +50,23 @@ extension FloatEngine {
             p.apply(&v.data)
             env[p.tensor] = v
         }
-        for i in from..<steps.count {
-            let s = override?.index == i ? override!.step : steps[i]
-            env[s.node.output] = try s.execute(env: env, engine: self)
+        var workspace = pool.take(slotSizes.count)
+        defer { pool.give(workspace) }
+        try runSteps(from: from, env: &env, workspace: &workspace, override: override)
+        return try graph.outputs.map { name in
+            guard let v = env[name] else { throw GraphError(node: name, op: "Output", "graph output is never computed") }
+            return v.tensor
         }
+    }
+
+    /// Runs one image (batch 1), letting `adjust` rewrite every step output as it is made (its
+    /// data in the engine's layout: element-wise changes only), e.g. to simulate quantized
+    /// activations.
+    public func run(image: Tensor, adjust: (String, inout [Float]) -> Void) throws -> [Tensor] {
+        var env: [String: Value] = [graph.inputs[0]: Value(logical: image)]
+        var workspace = pool.take(slotSizes.count)
+        defer { pool.give(workspace) }
+        try withoutActuallyEscaping(adjust) { a in try runSteps(from: 0, env: &env, workspace: &workspace, adjust: a) }
         return try graph.outputs.map { name in
             guard let v = env[name] else { throw GraphError(node: name, op: "Output", "graph output is never computed") }
             return v.tensor

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Kernels
 
 /// Runs a `Graph` in float32 on the CPU: the reference the quantized model is measured against.
@@ -7,12 +8,25 @@ import Kernels
 /// convolutions, [kh][kw][C] for depthwise) and fuses a Relu/Clip that is the only reader of a
 /// convolution or fully connected output into that layer's clamp. A run then walks the nodes in
 /// order, keeping each activation only until its last reader.
+///
+/// Output buffers of the prepared kernels are planned once per graph: tensors whose lifetimes do
+/// not overlap share a slot (same element count), and a run takes a set of slot buffers from the
+/// engine's pool and gives it back, so steady-state runs allocate no activation memory for
+/// convolutions. A buffer still referenced elsewhere (an `observe` callback keeping a tensor) is
+/// copied on write by the array, never overwritten.
 public final class FloatEngine: Sendable {
     public let graph: Graph
     public let threads: Int
     let steps: [Step]
     /// For each step, the tensors that can be dropped after it.
     let releases: [[String]]
+    /// For each step, its output buffer slot, or -1 (allocated per run).
+    let slots: [Int]
+    /// Element count of each slot.
+    let slotSizes: [Int]
+    /// Step index producing each tensor.
+    let producer: [String: Int]
+    let pool = WorkspacePool()
 
     public init(graph: Graph, threads: Int = 1) throws {
         self.graph = graph
@@ -36,6 +50,47 @@ public final class FloatEngine: Sendable {
         for (t, i) in last where graph.constants[t] == nil && !graph.outputs.contains(t) { rel[i].append(t) }
         self.steps = steps
         self.releases = rel
+        // Slot plan: greedy over the step order, a freed slot is reused by the next output of
+        // the same size.
+        var slots = [Int](repeating: -1, count: steps.count), sizes: [Int] = [], free: [Int] = []
+        var producer: [String: Int] = [:]
+        for (i, s) in steps.enumerated() {
+            if s.writesPlannedBuffer && !graph.outputs.contains(s.node.output) {
+                let n = graph.shape(s.node.output).reduce(1, *)
+                if let j = free.firstIndex(where: { sizes[$0] == n }) {
+                    slots[i] = free.remove(at: j)
+                } else {
+                    slots[i] = sizes.count
+                    sizes.append(n)
+                }
+            }
+            producer[s.node.output] = i
+            for t in rel[i] { if let p = producer[t], slots[p] >= 0 { free.append(slots[p]) } }
+        }
+        self.slots = slots
+        self.slotSizes = sizes
+        self.producer = producer
+    }
+
+    /// Runs steps `from...` over `env`, dropping tensors after their last reader; buffers of
+    /// tensors made in this call go back to `workspace`.
+    /// `adjust` rewrites each step's output (its data in the engine's layout) as it is made.
+    func runSteps(from: Int, env: inout [String: Value], workspace: inout [[Float]], override: StepOverride? = nil,
+                  adjust: ((String, inout [Float]) -> Void)? = nil, observe: ((String, Tensor) -> Void)? = nil) throws {
+        for i in from..<steps.count {
+            let step = override?.index == i ? override!.step : steps[i]
+            var buffer: [Float] = []
+            if slots[i] >= 0 { swap(&buffer, &workspace[slots[i]]) }
+            var v = try step.execute(env: env, engine: self, reuse: &buffer)
+            adjust?(step.node.output, &v.data)
+            env[step.node.output] = v
+            observe?(step.node.output, v.tensor)
+            for t in releases[i] {
+                guard let old = env.removeValue(forKey: t), let p = producer[t], p >= from, slots[p] >= 0,
+                      old.data.count == slotSizes[slots[p]] else { continue }
+                workspace[slots[p]] = old.data
+            }
+        }
     }
 
     /// Runs a batch (first axis) image by image; returns one tensor per graph output, batched.
@@ -56,12 +111,9 @@ public final class FloatEngine: Sendable {
 
     func runOne(_ input: Tensor, observe: ((String, Tensor) -> Void)?) throws -> [Tensor] {
         var env: [String: Value] = [graph.inputs[0]: Value(logical: input)]
-        for (i, step) in steps.enumerated() {
-            let v = try step.execute(env: env, engine: self)
-            env[step.node.output] = v
-            observe?(step.node.output, v.tensor)
-            for t in releases[i] { env[t] = nil }
-        }
+        var workspace = pool.take(slotSizes.count)
+        defer { pool.give(workspace) }
+        try runSteps(from: 0, env: &env, workspace: &workspace, observe: observe)
         return try graph.outputs.map { name in
             guard let v = env[name] else { throw GraphError(node: name, op: "Output", "graph output is never computed") }
             return v.tensor
@@ -82,11 +134,19 @@ extension FloatEngine {
         var totals: [String: Double] = [:]
         for _ in 0..<runs {
             var env: [String: Value] = [graph.inputs[0]: Value(logical: input.item(0))]
+            var workspace = pool.take(slotSizes.count)
+            defer { pool.give(workspace) }
             for (i, step) in steps.enumerated() {
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                env[step.node.output] = try step.execute(env: env, engine: self)
+                var buffer: [Float] = []
+                if slots[i] >= 0 { swap(&buffer, &workspace[slots[i]]) }
+                env[step.node.output] = try step.execute(env: env, engine: self, reuse: &buffer)
                 totals[step.kindName, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-                for t in releases[i] { env[t] = nil }
+                for t in releases[i] {
+                    if let old = env.removeValue(forKey: t), let p = producer[t], slots[p] >= 0, old.data.count == slotSizes[slots[p]] {
+                        workspace[slots[p]] = old.data
+                    }
+                }
             }
         }
         return totals.mapValues { $0 / Double(runs) }
@@ -104,5 +164,19 @@ extension Step {
         case .batchNorm: return "batchNorm"
         case .generic: return node.op.name
         }
+    }
+}
+
+/// Sets of slot buffers kept between runs (one set per concurrent run).
+final class WorkspacePool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sets: [[[Float]]] = []
+
+    func take(_ count: Int) -> [[Float]] {
+        lock.withLock { sets.popLast() } ?? [[Float]](repeating: [], count: count)
+    }
+
+    func give(_ set: [[Float]]) {
+        lock.withLock { if sets.count < 8 { sets.append(set) } }
     }
 }

@@ -71,13 +71,34 @@ struct Step: Sendable {
         }
     }
 
-    func execute(env: [String: Value], engine: FloatEngine) throws -> Value {
+    /// True for the kernels that write every element of a fresh output (so a planned, reused
+    /// buffer can be handed to them without clearing).
+    var writesPlannedBuffer: Bool {
+        switch kernel {
+        case .pointwise, .im2col, .depthwise, .grouped, .fullyConnected: return true
+        case .batchNorm, .generic: return false
+        }
+    }
+
+    /// `reuse`: a buffer the engine planned for this step's output (taken over when its size
+    /// fits), or empty.
+    func execute(env: [String: Value], engine: FloatEngine, reuse: inout [Float]) throws -> Value {
         let outShape = engine.graph.shape(node.output)
         let threads = engine.threads
+        let count = outShape.reduce(1, *)
+        /// The output array: the planned buffer, or a new one whose every element the kernel writes.
+        func output() -> [Float] {
+            if reuse.count == count {
+                var out: [Float] = []
+                swap(&out, &reuse)
+                return out
+            }
+            return [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+        }
         switch kernel {
         case .pointwise(let panels, let bias):
             let x = try engine.value(node.inputs[0], env).toNHWC()
-            var out = [Float](repeating: 0, count: outShape.reduce(1, *))
+            var out = output()
             let rows = x.shape[2] * x.shape[3]
             withOptional(bias) { bp in
                 x.data.withUnsafeBufferPointer { xp in
@@ -90,7 +111,7 @@ struct Step: Sendable {
             return Value(shape: outShape, nhwc: true, data: out)
         case .im2col(let g, let panels, let bias):
             let x = try engine.value(node.inputs[0], env).toNHWC()
-            var out = [Float](repeating: 0, count: outShape.reduce(1, *))
+            var out = output()
             withOptional(bias) { bp in
                 x.data.withUnsafeBufferPointer { xp in
                     out.withUnsafeMutableBufferPointer { op in
@@ -102,7 +123,7 @@ struct Step: Sendable {
             return Value(shape: outShape, nhwc: true, data: out)
         case .depthwise(let g, let w, let bias):
             let x = try engine.value(node.inputs[0], env).toNHWC()
-            var out = [Float](repeating: 0, count: outShape.reduce(1, *))
+            var out = output()
             withOptional(bias) { bp in
                 x.data.withUnsafeBufferPointer { xp in
                     w.withUnsafeBufferPointer { wp in
@@ -116,7 +137,7 @@ struct Step: Sendable {
             return Value(shape: outShape, nhwc: true, data: out)
         case .grouped(let g, let groups, let w, let bias):
             let x = try engine.value(node.inputs[0], env).toNHWC()
-            var out = [Float](repeating: 0, count: outShape.reduce(1, *))
+            var out = output()
             withOptional(bias) { bp in
                 x.data.withUnsafeBufferPointer { xp in
                     w.withUnsafeBufferPointer { wp in
@@ -130,7 +151,7 @@ struct Step: Sendable {
             return Value(shape: outShape, nhwc: true, data: out)
         case .fullyConnected(let panels, let bias):
             let x = try engine.value(node.inputs[0], env).toLogical()
-            var out = [Float](repeating: 0, count: outShape.reduce(1, *))
+            var out = output()
             let rows = x.data.count / panels.k
             withOptional(bias) { bp in
                 x.data.withUnsafeBufferPointer { xp in
@@ -152,6 +173,7 @@ struct Step: Sendable {
             }
             return x
         case .generic:
+            if let v = try executeFast(env: env, engine: engine, outShape: outShape) { return v }
             return try executeGeneric(env: env, engine: engine, outShape: outShape)
         }
     }

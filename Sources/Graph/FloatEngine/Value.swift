@@ -1,3 +1,5 @@
+import Kernels
+
 /// An activation inside the float engine: logical shape plus the physical layout of its data.
 /// Rank-4 tensors made by convolutions and pools are kept NHWC (channel innermost), which is
 /// what the kernels want; everything else is logical row-major.
@@ -19,13 +21,27 @@ struct Value {
 
     func toLogical() -> Value {
         guard nhwc, !layoutFree else { return Value(shape: shape, nhwc: false, data: data) }
-        return Value(shape: shape, nhwc: false, data: transposeData(data, shape: [shape[0], shape[2], shape[3], shape[1]], perm: [0, 3, 1, 2]))
+        return Value(shape: shape, nhwc: false, data: transposedImages(toNHWC: false))
     }
 
     func toNHWC() -> Value {
         guard shape.count == 4 else { return self }
         guard !nhwc, !layoutFree else { return Value(shape: shape, nhwc: true, data: data) }
-        return Value(shape: shape, nhwc: true, data: transposeData(data, shape: shape, perm: [0, 2, 3, 1]))
+        return Value(shape: shape, nhwc: true, data: transposedImages(toNHWC: true))
+    }
+
+    /// The data of a rank-4 value in the other layout, image by image.
+    private func transposedImages(toNHWC: Bool) -> [Float] {
+        let (c, pixels) = (shape[1], shape[2] * shape[3])
+        let per = c * pixels
+        return [Float](unsafeUninitializedCapacity: data.count) { out, n in
+            data.withUnsafeBufferPointer { src in
+                for b in 0..<shape[0] {
+                    transposeImage(src.baseAddress! + b * per, channels: c, pixels: pixels, toNHWC: toNHWC, out.baseAddress! + b * per)
+                }
+            }
+            n = data.count
+        }
     }
 
     var tensor: Tensor { Tensor(shape: shape, data: toLogical().data) }

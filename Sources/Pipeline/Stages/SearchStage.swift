@@ -39,12 +39,13 @@ public enum SearchStage {
         let t0 = Date()
         // With hessian rounding the table and the checks below measure the codes the quantizer will choose.
         let hessians = try WeightRoundingStep.searchHessians(graph: graph, rounding: budget.rounding, images: sub, threads: threads, log: log)
+        let weightVariant = WeightRoundingStep.sensitivityVariant(hessians: hessians, threads: threads)
         let computeTable = {
             try Sensitivity.measure(graph: graph, stats: stats, images: sub, bits: bitsSet, threads: threads,
-                                    weightVariant: WeightRoundingStep.sensitivityVariant(hessians: hessians, threads: threads)) { log.line($0) }
+                                    weightVariant: weightVariant, rule: .standard) { log.line($0) }
         }
         let table = try cachedTable.map { try $0(bitsSet, computeTable) } ?? computeTable()
-        log.line(String(format: "sensitivity table: %d tensors × %d bit-widths on %d images, %.2f s", table.kl.count, bitsSet.count, images, Date().timeIntervalSince(t0)))
+        log.line(String(format: "sensitivity table: %d tensors × %d bit-widths on %d of %d images, %.2f s", table.kl.count, bitsSet.count, table.images, images, Date().timeIntervalSince(t0)))
         let space = SearchSpace(graph: graph, budget: b, table: table)
         let (minP, minE) = space.minimum()
         guard minE.fits else {
@@ -78,17 +79,18 @@ public enum SearchStage {
               chosen.evaluation.fits else {
             throw SearchStageError(message: "method \(budget.search.method) found no policy within the budget (see the comparison in the log)")
         }
-        // How well the additive score ranks fully quantized models.
-        var policies = [Policy.uniform(8)] + results.filter(\.evaluation.fits).map(\.policy)
-        var rng = SeededGenerator(seed: budget.search.seed)
-        for _ in 0..<3 {
-            policies.append(space.policy(weights: space.weightLayers.map { _ in b.weightBits.randomElement(using: &rng) ?? 8 },
-                                         activations: space.activationTensors.map { _ in b.activationBits.randomElement(using: &rng) ?? 8 }))
-        }
-        var checks: [(Double, Double)] = []
-        for p in policies { checks.append((space.score(p), try measure(p, images: min(images, 16)).meanKL)) }
+        // How well the additive score ranks fully quantized models (simulated in float; seeded,
+        // so the report is reproducible).
+        let t1 = Date()
+        let policies = [Policy.uniform(8)] + results.filter(\.evaluation.fits).map(\.policy)
+            + ScoreCheck.randomPolicies(space, weightBits: b.weightBits, activationBits: b.activationBits, count: 3, seed: UInt64(truncatingIfNeeded: budget.search.seed))
+        let checkImages = Tensor.stack((0..<min(images, 8)).map { data.calibration.item($0) })
+        let measured = try ScoreCheck.jointKL(graph: graph, stats: stats, policies: policies, images: checkImages, threads: threads,
+                                                weightVariant: weightVariant) { log.line($0) }
+        let checks: [(Double, Double)] = zip(policies, measured).map { (space.score($0), $1) }
+        log.line(String(format: "score check: %d policies on %d images, %.2f s", policies.count, checkImages.shape[0], Date().timeIntervalSince(t1)))
         let rho = spearman(checks.map(\.0), checks.map(\.1))
-        if let rho { log.line(String(format: "score vs measured KL over %d fully quantized policies: Spearman rank correlation %.3f", checks.count, rho)) }
+        if let rho { log.line(String(format: "score vs KL of %d fully quantized policies (simulated in float): Spearman rank correlation %.3f", checks.count, rho)) }
         return Outcome(chosen: chosen, comparison: results, table: table, rankCorrelation: rho, checks: checks, space: space)
     }
 

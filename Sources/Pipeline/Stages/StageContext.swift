@@ -147,7 +147,7 @@ final class StageContext {
         let g = try graph(log)
         let data = try ModelData.load(model: model, graph: g, calibration: calibrationFile, validation: validationFile, log: log)
         log.line("calibrating on \(data.calibration.shape[0]) inputs (\(data.synthetic ? "SYNTHETIC" : "from data"))")
-        let stats = try Calibrator.collect(graph: g, inputs: data.calibration, synthetic: data.synthetic, threads: options.threads)
+        let stats = try Calibrator.collect(graph: g, inputs: data.calibration, synthetic: data.synthetic, threads: options.threads) { log.line($0) }
         try data.check(stats, graph: g)
         dataMemo = (data, stats)
         return (data, stats)

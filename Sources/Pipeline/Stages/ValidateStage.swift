@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Graph
 import Quantize
 
@@ -23,8 +24,12 @@ public enum ValidateStage {
 
     public static func run(graph: Graph, quantized: QuantizeStage.Result, data: ModelData, maxAccuracyDrop: Double?, threads: Int, log: StageLog) throws -> Output {
         log.line("validating on \(data.validation.shape[0]) inputs: \(data.source)")
-        let r = try Validator.evaluate(graph: graph, model: quantized.model, x: data.validation, labels: data.validationLabels, threads: threads)
-        let r0 = try Validator.evaluate(graph: graph, model: quantized.withoutBiasCorrection, x: data.validation, labels: data.validationLabels, threads: threads)
+        // Both models count towards one estimate of the time left.
+        let meter = ProgressMeter("validation", total: 2 * data.validation.shape[0], unit: "inferences", report: { log.line($0) })
+        let r = try Validator.evaluate(graph: graph, model: quantized.model, x: data.validation, labels: data.validationLabels, threads: threads,
+                                       progress: meter)
+        let r0 = try Validator.evaluate(graph: graph, model: quantized.withoutBiasCorrection, x: data.validation, labels: data.validationLabels,
+                                        threads: threads, progress: meter)
         log.line(String(format: "top-1 agreement %.2f%%, mean KL %.5f (without bias correction: %.2f%%, %.5f)", r.top1Agreement, r.meanKL, r0.top1Agreement, r0.meanKL))
         var drop: Double? = nil
         if let f = r.accuracyFloat, let q = r.accuracyQuantized {
