@@ -43,7 +43,7 @@ import Testing
             let parse = try String(contentsOf: out.appendingPathComponent("\(f)/logs/01-parse.log"), encoding: .utf8)
             let search = try String(contentsOf: out.appendingPathComponent("\(f)/logs/02-search.log"), encoding: .utf8)
             if !(parse.components(separatedBy: "\n").first ?? "").contains("restored from cache") { parsed += 1 }
-            if !search.contains("sensitivity table restored from cache") { sensitivity += 1 }
+            if !search.contains("sensitivity restored from cache") { sensitivity += 1 }
         }
         #expect(parsed == 1 && sensitivity == 1, "parse ran \(parsed)×, sensitivity \(sensitivity)×")
         // The summary repeats each report.json's figures and names a front and its knee.
