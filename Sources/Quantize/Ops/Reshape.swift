@@ -1,0 +1,23 @@
+import Graph
+import Kernels
+
+/// The same codes under a new shape; `fromNHWC` reorders an image to logical (NCHW) order
+/// first, as ONNX flattens it.
+public struct QReshape: IntegerOp {
+    public var fromNHWC: Bool
+
+    public init(fromNHWC: Bool) { self.fromNHWC = fromNHWC }
+
+    public var name: String { "Reshape" }
+
+    public func evaluate(_ inputs: [OpInput], output: QTensor, prepared: [Int32], threads: Int) throws -> [Int32] {
+        fromNHWC ? nhwcToNCHW(inputs[0].codes, inputs[0].tensor.shape) : inputs[0].codes
+    }
+
+    static func lower(_ n: Node, shape: [Int], in b: inout Builder) throws {
+        let x = try b.inputTensor(n, 0)
+        let layoutFree = !x.isImage || x.shape[2] * x.shape[3] == 1 || x.shape[1] == 1
+        guard shape.count != 4 || layoutFree else { throw b.fail(n, "a reshape between two images of different layout is not supported") }
+        b.add(n, .reshape(QReshape(fromNHWC: !layoutFree)), inputs: [x.name], output: QTensor(name: n.output, shape: shape, quant: x.quant))
+    }
+}
