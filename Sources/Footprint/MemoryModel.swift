@@ -58,11 +58,14 @@ public struct MemoryModel: Sendable {
     public func layerFlash(_ l: IntegerLayerSpec, weightBits: Int, inputBits: Int) -> Int {
         switch l.kind {
         case .weighted(let rows, let len, _, _):
-            return rows * ((len * weightBits + 7) / 8) + 12 * graph.outputChannels(l)
-        case .lookup: return 1 << inputBits
+            return IntegerLayout.weightedLayerBytes(rows: rows, rowLength: len, weightBits: weightBits, channels: graph.outputChannels(l))
+        case .lookup: return IntegerLayout.lookupTableBytes(inputBits: inputBits)
         default: return 0
         }
     }
+
+    /// Arena bytes of one activation tensor at `bits` (packed, aligned).
+    public func bufferBytes(_ tensor: String, bits: Int) -> Int { IntegerLayout.aligned(graph.packedTensorBytes(tensor, bits: bits)) }
 
     /// The arena for the given activation bits.
     public func arena(activationBits: (String) -> Int) -> ArenaPlan {
@@ -77,19 +80,9 @@ public struct MemoryModel: Sendable {
     /// cheap enough for per-step checks inside a search.
     public func liveBound(activationBits: (String) -> Int) -> Int {
         let tb = tensorBits(activationBits)
-        var delta = [Int](repeating: 0, count: steps + 2)
-        for t in tensors {
-            guard let lt = lifetimes[t] else { continue }
-            let size = (graph.packedTensorBytes(t, bits: tb[t] ?? 8) + ArenaPlan.alignment - 1) / ArenaPlan.alignment * ArenaPlan.alignment
-            delta[lt.first] += size
-            delta[lt.last + 1] -= size
-        }
-        var live = 0, best = 0
-        for d in delta {
-            live += d
-            best = max(best, live)
-        }
-        return best
+        return ArenaPlan.peakLive(tensors.compactMap { t in
+            lifetimes[t].map { (size: bufferBytes(t, bits: tb[t] ?? 8), first: $0.first, last: $0.last) }
+        }).bytes
     }
 
     /// Tensors live at each step (for the exact RAM search and the live-bytes lower bound).

@@ -36,9 +36,9 @@ extension Graph {
             case .conv(let c):
                 let w = shape(n.inputs[1])
                 let x = shape(n.inputs[0])
-                let dw = c.group > 1 && c.group == x[1] && w[0] == x[1]
-                kind = dw ? .weighted(rows: w[2] * w[3], rowLength: w[0], depthwise: true, kernelTaps: w[2] * w[3])
-                    : .weighted(rows: w[0], rowLength: w[1] * w[2] * w[3], depthwise: false, kernelTaps: w[2] * w[3])
+                let dw = IntegerLayout.isDepthwise(groups: c.group, inputChannels: x[1], outputChannels: w[0])
+                let (rows, len) = IntegerLayout.convWeightRows(outputChannels: w[0], inputChannelsPerGroup: w[1], kernelTaps: w[2] * w[3], depthwise: dw)
+                kind = .weighted(rows: rows, rowLength: len, depthwise: dw, kernelTaps: w[2] * w[3])
             case .fullyConnected:
                 let w = shape(n.inputs[1])
                 kind = .weighted(rows: w[0], rowLength: w[1], depthwise: false, kernelTaps: 1)
@@ -60,9 +60,5 @@ extension Graph {
 
     /// Packed storage of a tensor at `bits`: NHWC runs (pixels) of channels, each run padded to a
     /// whole byte; non-image tensors: one run per row of the last axis.
-    public func packedTensorBytes(_ tensor: String, bits: Int) -> Int {
-        let s = shape(tensor)
-        let (runs, len) = s.count == 4 ? (s[2] * s[3], s[1]) : (s.dropLast().reduce(1, *), s.last ?? 1)
-        return runs * ((len * bits + 7) / 8)
-    }
+    public func packedTensorBytes(_ tensor: String, bits: Int) -> Int { IntegerLayout.packedBytes(shape: shape(tensor), bits: bits) }
 }

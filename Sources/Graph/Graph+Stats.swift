@@ -20,9 +20,9 @@ extension Graph {
             switch n.op {
             case .conv:
                 let w = shape(n.inputs[1])
-                macs = out.reduce(1, *) * w[1] * w[2] * w[3]
+                macs = IntegerLayout.macs(outputElements: out.reduce(1, *), rowLength: w[1] * w[2] * w[3])
             case .fullyConnected:
-                macs = out.reduce(1, *) * shape(n.inputs[1])[1]
+                macs = IntegerLayout.macs(outputElements: out.reduce(1, *), rowLength: shape(n.inputs[1])[1])
             default: break
             }
             return NodeStats(name: n.name, op: n.op.name, inputShapes: activationInputs(n).map(shape),

@@ -75,8 +75,8 @@ import Testing
     func convolutionMatchesDefinition(_ k: ConvCase) throws {
         var rng = SeededRandom(seed: k.seed)
         let cin = [3, 5, 7][Int(k.seed % 3)], h = 7, w = 6, kh = 3, stride = 2
-        // Non-square windows and strides: 3×2 or 3×1 kernels, stride 2 down and 1 across.
-        let kw = [2, 1, 2][Int(k.seed % 3)], strideW = 1
+        // Non-square windows and strides: 3×3, 3×2 or 3×1 kernels, stride 2 down and 1 across.
+        let kw = [3, 2, 1][Int(k.seed % 3)], strideW = 1
         let cout = k.depthwise ? cin : [4, 5, 9][Int(k.seed % 3)]
         let groups = k.depthwise ? cin : 1
         let pads = [1, 0, 1, 1]  // top, left, bottom, right: asymmetric
