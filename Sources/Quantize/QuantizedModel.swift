@@ -75,6 +75,9 @@ public struct QuantizedModel: Codable, Sendable {
     public var layers: [QLayer]
     /// A trailing float Softmax was left to the host: outputs are its (dequantized) logits.
     public var outputSoftmaxAxis: Int?
+    /// What the quantizer adjusted so real weights fit (dead channels, biases beyond int32,
+    /// zero-range outputs), one line each naming the node and channels.
+    public var notes: [String] = []
 
     public func tensor(_ name: String) -> QTensor? { tensors[name] }
 

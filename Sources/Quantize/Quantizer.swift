@@ -43,6 +43,8 @@ struct Builder {
     let options: QuantizeOptions
     var tensors: [String: QTensor] = [:]
     var layers: [QLayer] = []
+    /// What the quantizer changed to make real weights and ranges fit, one line per fix.
+    var notes: [String] = []
 
     init(graph: Graph, policy: Policy, stats: CalibrationStats, options: QuantizeOptions) {
         self.graph = graph
@@ -87,7 +89,9 @@ struct Builder {
         for o in outputs where tensors[o] == nil {
             throw QuantizeError(node: o, op: "Output", "graph output is not produced by the integer model")
         }
-        return QuantizedModel(name: graph.name, input: input, outputs: outputs, tensors: tensors, layers: layers, outputSoftmaxAxis: softmaxAxis)
+        var model = QuantizedModel(name: graph.name, input: input, outputs: outputs, tensors: tensors, layers: layers, outputSoftmaxAxis: softmaxAxis)
+        model.notes = notes
+        return model
     }
 
     func fail(_ n: Node, _ m: String) -> QuantizeError { QuantizeError(node: n.name, op: n.op.name, m) }

@@ -35,7 +35,7 @@ public struct QAdd: IntegerOp {
             throw b.fail(n, "only residual adds of two equally shaped activations are supported")
         }
         let out = try b.calibrated(n.output, signed: true, bits: b.policy.activationBits(n.output))
-        let (m1, m2, t) = try sharedShift(x1.quant.scale / out.quant.scale, x2.quant.scale / out.quant.scale)
+        let (m1, m2, t) = try b.sharedMultipliers(n, x1.quant.scale / out.quant.scale, x2.quant.scale / out.quant.scale)
         let (lo, hi) = b.bounds(out, clamp: clamp)
         b.add(n, .add(QAdd(m1: m1, m2: m2, shift: t, lo: lo, hi: hi)), inputs: [x1.name, x2.name], output: out)
     }

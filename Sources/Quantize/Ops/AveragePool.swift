@@ -48,7 +48,7 @@ public struct QAveragePool: IntegerOp {
         }
         let out = try b.calibrated(n.output, signed: x.quant.signed, bits: b.policy.activationBits(n.output))
         let area = Double(geo.kH * geo.kW)
-        let m = try FixedMultiplier(x.quant.scale / (out.quant.scale * area))
+        let m = try b.multiplier(n, x.quant.scale / (out.quant.scale * area))
         let (lo, hi) = b.bounds(out, clamp: clamp)
         b.add(n, .averagePool(QAveragePool(geometry: geo, multiplier: m.multiplier, shift: m.shift, lo: lo, hi: hi)), inputs: [x.name], output: out)
     }

@@ -34,7 +34,7 @@ public struct QChannelMul: IntegerOp {
             throw b.fail(n, "only an activation times a per-channel gate [1, C, 1, 1] (squeeze-excite) is supported")
         }
         let out = try b.calibrated(n.output, signed: x.quant.signed || g.quant.signed, bits: b.policy.activationBits(n.output))
-        let m = try FixedMultiplier((x.quant.scale * g.quant.scale) / out.quant.scale)
+        let m = try b.multiplier(n, (x.quant.scale * g.quant.scale) / out.quant.scale)
         let (lo, hi) = b.bounds(out, clamp: clamp)
         b.add(n, .channelMul(QChannelMul(multiplier: m.multiplier, shift: m.shift, lo: lo, hi: hi)), inputs: [x.name, g.name], output: out)
     }

@@ -39,7 +39,7 @@ public struct QConcat: IntegerOp {
             throw b.fail(n, "only a concatenation of channels (axis 1 of images, the last axis otherwise) without zero-points is supported")
         }
         let out = try b.calibrated(n.output, signed: xs.contains { $0.quant.signed }, bits: b.policy.activationBits(n.output))
-        let ms = try xs.map { try FixedMultiplier($0.quant.scale / out.quant.scale) }
+        let ms = try xs.map { try b.multiplier(n, $0.quant.scale / out.quant.scale) }
         let (lo, hi) = b.bounds(out, clamp: clamp)
         b.add(n, .concat(QConcat(multipliers: ms.map(\.multiplier), shifts: ms.map(\.shift), lo: lo, hi: hi)), inputs: xs.map(\.name), output: out)
     }

@@ -84,11 +84,11 @@ public struct QConv: IntegerOp {
         guard let wt = b.graph.constants[n.inputs[1]] else { throw b.fail(n, "weights are not constant") }
         let (cout, cinG, kh, kw) = (wt.shape[0], wt.shape[1], wt.shape[2], wt.shape[3])
         let bits = b.policy.weightBits(n.name)
-        let (codes, scales) = b.weightCodes(n, weights: wt, rows: cout, bits: bits)  // OIHW rows
+        var (codes, scales) = b.weightCodes(n, weights: wt, rows: cout, bits: bits)  // OIHW rows
         let coutG = cout / c.group
         let bias = b.correctedBias(n, w: wt.data, codes: codes, scales: scales, rows: cout, taps: kh * kw, inputChannelsPerGroup: cinG,
                                    group: { $0 / coutG }, x: x)
-        let (bq, m, t) = try b.biasAndRequant(n, bias: bias, codes: codes, scales: scales, x: x, out: out)
+        let (bq, m, t) = try b.biasAndRequant(n, bias: bias, w: wt.data, bits: bits, codes: &codes, scales: &scales, x: x, out: out)
         let o = out.shape
         let geo = WindowGeometry(inH: x.shape[2], inW: x.shape[3], inC: x.shape[1], outH: o[2], outW: o[3], outC: cout, kH: kh, kW: kw,
                                  strideH: c.strides[0], strideW: c.strides[1], dilationH: c.dilations[0], dilationW: c.dilations[1],

@@ -57,12 +57,13 @@ public struct QFullyConnected: IntegerOp {
         guard let wt = b.graph.constants[n.inputs[1]] else { throw b.fail(n, "weights are not constant") }
         let (outC, inC) = (wt.shape[0], wt.shape[1])
         let bits = b.policy.weightBits(n.name)
-        let (codes, scales) = b.weightCodes(n, weights: wt, rows: outC, bits: bits)
+        var (codes, scales) = b.weightCodes(n, weights: wt, rows: outC, bits: bits)
         let rank2 = x.shape.count == 2
         let bias = rank2 ? b.correctedBias(n, w: wt.data, codes: codes, scales: scales, rows: outC, taps: 1, inputChannelsPerGroup: inC,
                                            group: { _ in 0 }, x: x)
             : (n.inputs.count > 2 ? b.graph.constants[n.inputs[2]]?.data ?? [] : [Float](repeating: 0, count: outC))
-        let (bq, m, t) = try b.biasAndRequant(n, bias: bias.isEmpty ? [Float](repeating: 0, count: outC) : bias, codes: codes, scales: scales, x: x, out: out)
+        let (bq, m, t) = try b.biasAndRequant(n, bias: bias.isEmpty ? [Float](repeating: 0, count: outC) : bias, w: wt.data, bits: bits,
+                                              codes: &codes, scales: &scales, x: x, out: out)
         let (lo, hi) = b.bounds(out, clamp: clamp)
         let fc = QFullyConnected(inC: inC, outC: outC, weightBits: bits, weights: pack(codes, runs: outC, runLength: inC, bits: bits),
                                  weightScales: scales, bias: bq, multiplier: m, shift: t, lo: lo, hi: hi)
