@@ -44,12 +44,16 @@ public enum CEmitter {
     public static func emit(model: QuantizedModel, arena: ArenaPlan, name: String, runtime: URL, testInput: Tensor,
                             memory: MemoryModel? = nil) throws -> CProject {
         let id = Names.cIdentifier(name)
-        guard let inT = model.tensors[model.input], let outName = model.outputs.first, let outT = model.tensors[outName] else {
+        guard let inT = model.tensors[model.input], !model.outputs.isEmpty else {
             throw CodegenError("the quantized model has no input or output tensor")
+        }
+        let outputs = try model.outputs.map { name -> QTensor in
+            guard let t = model.tensors[name] else { throw CodegenError("output '\(name)' is not a tensor of the quantized model") }
+            return t
         }
         var offset: [String: Int] = [:]
         for b in arena.buffers { offset[b.name] = b.offset }
-        for t in [model.input] + model.layers.map(\.output) where offset[t] == nil {
+        for t in [model.input] + model.layers.map(\.output) + model.outputs where offset[t] == nil {
             throw CodegenError("tensor '\(t)' has no place in the arena plan")
         }
         let blob = ParameterBlob(model)
@@ -60,7 +64,7 @@ public enum CEmitter {
             throw CodegenError("parameter blob has \(blob.bytes.count) bytes, the memory model's FLASH for the same bits is \(flash)")
         }
         let code = try layerCalls(model, blob: blob, offsets: offset)
-        let layout = CSources(id: id, name: name, model: model, arena: arena, offsets: offset, input: inT, output: outT, blob: blob.bytes)
+        let layout = CSources(id: id, name: name, model: model, arena: arena, offsets: offset, input: inT, outputs: outputs, blob: blob.bytes)
         var files: [String: Data] = [:]
         func put(_ path: String, _ s: String) { files[path] = Data(s.utf8) }
         put("include/\(id).h", layout.header())
@@ -73,7 +77,7 @@ public enum CEmitter {
         files.merge(runtimeFiles) { a, _ in a }
         let sources = ["src/\(id).c", "src/params.c"] + RuntimeFiles.kernelSources(runtimeFiles) + ["test/main.c", "test/vectors.c"]
         return CProject(identifier: id, files: files, sources: sources, parameterBytes: blob.bytes.count, arenaBytes: arena.arenaBytes, inputBytes: inT.bytes,
-                        outputBytes: outT.bytes, layers: model.layers.count, vectorBytes: vectors.flashBytes)
+                        outputBytes: layout.outputBytes, layers: model.layers.count, vectorBytes: vectors.flashBytes)
     }
 
     /// Each layer's C through its op's emitter, then the layer hook.

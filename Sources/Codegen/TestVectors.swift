@@ -3,7 +3,7 @@ import Graph
 import Quantize
 
 /// The test vectors of a generated project, from the Swift integer engine (the oracle): the
-/// packed input, the expected output, every layer's FNV-1a checksum and name.
+/// packed input, the expected outputs (all of them, one after the other), every layer's FNV-1a checksum and name.
 struct TestVectors {
     let model: QuantizedModel
     let input: [UInt8]
@@ -16,8 +16,11 @@ struct TestVectors {
         input = engine.quantizeInput(testInput)
         var checks: [UInt32] = []
         let env = try engine.run(packedInput: input) { _, _, out in checks.append(CEmitter.fnv1a(out)) }
-        guard let outName = model.outputs.first, let out = env[outName] else { throw CodegenError("the Swift engine produced no output") }
-        expected = out
+        // Every output, packed one after the other (the order `_run` writes them in).
+        expected = try model.outputs.flatMap { name -> [UInt8] in
+            guard let out = env[name] else { throw CodegenError("the Swift engine produced no output '\(name)'") }
+            return out
+        }
         checksums = checks
     }
 
