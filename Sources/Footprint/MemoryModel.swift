@@ -14,6 +14,9 @@ public struct MemoryModel: Sendable {
     public let tensors: [String]
     /// Tensor → the tensor whose bits it uses (tied outputs follow their input).
     public let bitsSource: [String: String]
+    /// Tensors stored under another shape than their logical one: an image transposed to NHWC
+    /// is a re-view of its NHWC storage, [1, H·W, C].
+    public let storedShapes: [String: [Int]]
     /// Per-step lifetimes (step 0 = the input is written; step i+1 = layer i runs).
     let lifetimes: [String: (first: Int, last: Int)]
 
@@ -37,6 +40,11 @@ public struct MemoryModel: Sendable {
         }
         self.tensors = tensors
         self.bitsSource = source
+        var stored: [String: [Int]] = [:]
+        for n in graph.nodes {
+            if case .transpose(let perm) = n.op, perm == [0, 2, 3, 1], case let s = graph.shape(n.output), s.count == 4 { stored[n.output] = [1, s[1] * s[2], s[3]] }
+        }
+        self.storedShapes = stored
         self.lifetimes = life
     }
 
@@ -60,19 +68,22 @@ public struct MemoryModel: Sendable {
         case .weighted(let rows, let len, _, _):
             return IntegerLayout.weightedLayerBytes(rows: rows, rowLength: len, weightBits: weightBits, channels: graph.outputChannels(l))
         case .lookup: return IntegerLayout.lookupTableBytes(inputBits: inputBits)
+        case .affine(let channels): return IntegerLayout.affineLayerBytes(channels: channels)
         default: return 0
         }
     }
 
     /// Arena bytes of one activation tensor at `bits` (packed, aligned).
-    public func bufferBytes(_ tensor: String, bits: Int) -> Int { IntegerLayout.aligned(graph.packedTensorBytes(tensor, bits: bits)) }
+    public func bufferBytes(_ tensor: String, bits: Int) -> Int {
+        IntegerLayout.aligned(IntegerLayout.packedBytes(shape: storedShapes[tensor] ?? graph.shape(tensor), bits: bits))
+    }
 
     /// The arena for the given activation bits.
     public func arena(activationBits: (String) -> Int) -> ArenaPlan {
         let tb = tensorBits(activationBits)
         return ArenaPlan(buffers: tensors.map { t in
             let lt = lifetimes[t] ?? (0, 0)
-            return (name: t, size: graph.packedTensorBytes(t, bits: tb[t] ?? 8), first: lt.first, last: lt.last)
+            return (name: t, size: bufferBytes(t, bits: tb[t] ?? 8), first: lt.first, last: lt.last)
         })
     }
 

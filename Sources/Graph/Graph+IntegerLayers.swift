@@ -6,6 +6,9 @@ public struct IntegerLayerSpec: Sendable, Equatable {
         case weighted(rows: Int, rowLength: Int, depthwise: Bool, kernelTaps: Int)
         /// An element-wise function on a lookup table of 2^b_in entries.
         case lookup
+        /// An activation with a scalar or per-channel constant (Add, Mul, Div): int32 weight,
+        /// bias, multiplier and shift per channel.
+        case affine(channels: Int)
         /// Output shares the input's quantization (max pool, reshape, pad).
         case tied
         /// Anything else with its own output quantization (add, pools, channel mul).
@@ -43,7 +46,9 @@ extension Graph {
                 let w = shape(n.inputs[1])
                 kind = .weighted(rows: w[0], rowLength: w[1], depthwise: false, kernelTaps: 1)
             case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish: kind = .lookup
-            case .maxPool, .reshape, .pad: kind = .tied
+            case .add where hasConstantOperand(n), .mul where hasConstantOperand(n), .div where hasConstantOperand(n):
+                kind = .affine(channels: IntegerLayout.runs(shape(activationInputs(n).first ?? "")).runLength)
+            case .maxPool, .reshape, .pad, .transpose: kind = .tied
             case .softmax where i == nodes.count - 1 && outputs.contains(n.output): kind = .hostSoftmax
             default: kind = .plain
             }
@@ -51,6 +56,9 @@ extension Graph {
         }
         return out
     }
+
+    /// Whether an element-wise node has a constant operand (an affine layer when integer).
+    public func hasConstantOperand(_ n: Node) -> Bool { n.inputs.contains(where: isConstant) }
 
     /// Output channels of a weighted layer (the per-channel parameter count).
     public func outputChannels(_ spec: IntegerLayerSpec) -> Int {

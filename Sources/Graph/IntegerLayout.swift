@@ -35,6 +35,10 @@ public enum IntegerLayout {
         rows * Kernels.packedBytes(count: rowLength, bits: weightBits) + channelConstantBytes * channels
     }
 
+    /// FLASH of an activation-with-constant layer: int32 weight, bias, multiplier and shift per
+    /// channel.
+    public static func affineLayerBytes(channels: Int) -> Int { 16 * channels }
+
     /// FLASH of a lookup table over every code of a `inputBits` input: one byte per entry.
     public static func lookupTableBytes(inputBits: Int) -> Int { 1 << inputBits }
 

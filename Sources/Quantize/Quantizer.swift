@@ -19,7 +19,7 @@ public enum Quantizer {
             case .weighted:
                 weights.append(l.name)
                 activations.append(l.output)
-            case .lookup, .plain: activations.append(l.output)
+            case .lookup, .plain, .affine: activations.append(l.output)
             case .tied, .hostSoftmax: break  // tied to their input, or left in float
             }
         }
@@ -128,6 +128,8 @@ struct Builder {
     /// The table from graph ops to integer ops: each case hands the node to its op's lowering.
     mutating func lower(_ n: Node, clamp: Clamp) throws {
         switch n.op {
+        case .add where graph.hasConstantOperand(n), .mul where graph.hasConstantOperand(n), .div where graph.hasConstantOperand(n):
+            try QChannelAffine.lower(n, clamp: clamp, in: &self)
         case .conv(let c): try QConv.lower(n, c, clamp: clamp, in: &self)
         case .fullyConnected: try QFullyConnected.lower(n, clamp: clamp, in: &self)
         case .add: try QAdd.lower(n, clamp: clamp, in: &self)
@@ -136,6 +138,7 @@ struct Builder {
         case .globalAveragePool, .reduceMean, .averagePool: try QAveragePool.lower(n, clamp: clamp, in: &self)
         case .maxPool(let p): try QMaxPool.lower(n, p, in: &self)
         case .reshape(let shape): try QReshape.lower(n, shape: shape, in: &self)
+        case .transpose(let perm): try QReshape.lowerTranspose(n, perm: perm, in: &self)
         case .pad(let pads, let value): try QPad.lower(n, pads: pads, value: value, in: &self)
         case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish: try QLookup.lower(n, in: &self)
         default: throw fail(n, "has no integer implementation in tinympq yet")

@@ -51,6 +51,7 @@ struct IndexedFootprint: Sendable {
                 } else {
                     base += mm.layerFlash(l, weightBits: 8, inputBits: 8)
                 }
+            case .affine: base += mm.layerFlash(l, weightBits: 8, inputBits: 8)
             default: break
             }
         }

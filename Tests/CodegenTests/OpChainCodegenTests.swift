@@ -50,7 +50,7 @@ import Testing
             QLayer(name: "avgpool", op: .averagePool(QAveragePool(geometry: avg, multiplier: m(), shift: Int32(32 + bits - other), lo: lohi("ap").0, hi: lohi("ap").1)),
                    inputs: ["mp"], output: "ap"),
             QLayer(name: "lookup", op: .lookup(QLookup(table: table, inputMin: Int32(apQ.qmin))), inputs: ["ap"], output: "lk"),
-            QLayer(name: "concat", op: .concat(QConcat(multipliers: [m(), m()], shifts: [31, Int32(31 + other - bits)], lo: lohi("cc").0, hi: lohi("cc").1)),
+            QLayer(name: "concat", op: .concat(QConcat(multipliers: [m(), m()], shifts: [31, Int32(31 + other - bits)], lo: lohi("cc").0, hi: lohi("cc").1, storedAxis: 2)),
                    inputs: ["lk", "ap"], output: "cc"),
             QLayer(name: "gap", op: .averagePool(QAveragePool(geometry: gpGeo, multiplier: m(), shift: Int32(31 + Int(log2(Double(ah * aw)).rounded()) + bits - other),
                                                              lo: lohi("gp").0, hi: lohi("gp").1)), inputs: ["cc"], output: "gp"),

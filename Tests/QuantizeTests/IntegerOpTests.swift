@@ -119,7 +119,7 @@ import Testing
         let xs = zip(shapes, quants).map { Self.codes($0, $1, &rng) }
         let ms = (0..<2).map { _ in Int32.random(in: (1 << 30)...Int32.max, using: &rng) }
         let ts: [Int32] = [31, 30]  // ×~0.5..1 and ×~1..2
-        let op = QConcat(multipliers: ms, shifts: ts, lo: Int32(k.outQ.qmin), hi: Int32(k.outQ.qmax))
+        let op = QConcat(multipliers: ms, shifts: ts, lo: Int32(k.outQ.qmin), hi: Int32(k.outQ.qmax), storedAxis: 2)
         let y = try Self.evaluate(op, (0..<2).map { (QTensor(name: "x\($0)", shape: shapes[$0], quant: quants[$0]), xs[$0]) },
                                   output: QTensor(name: "y", shape: [1, 8, h, w], quant: k.outQ))
         for ch in 0..<8 { for p in 0..<(h * w) {

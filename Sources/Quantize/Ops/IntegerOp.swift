@@ -69,6 +69,7 @@ public enum QOp: Codable, Sendable {
     case lookup(QLookup)
     case pad(QPad)
     case reshape(QReshape)
+    case channelAffine(QChannelAffine)
 
     /// The op's implementation: the one switch over the cases.
     public var op: any IntegerOp {
@@ -83,6 +84,7 @@ public enum QOp: Codable, Sendable {
         case .lookup(let o): return o
         case .pad(let o): return o
         case .reshape(let o): return o
+        case .channelAffine(let o): return o
         }
     }
 
