@@ -6,7 +6,7 @@ public struct NodeStats: Sendable, Codable, Equatable {
     public var outputShape: [Int]
     /// Weight and bias elements read from constants.
     public var params: Int
-    /// Multiply-accumulates (convolutions and fully connected layers; 0 for other ops).
+    /// Multiply-accumulates (convolutions, transposed ones and fully connected layers; 0 for other ops).
     public var macs: Int
     public var outputElements: Int
 }
@@ -23,6 +23,10 @@ extension Graph {
                 macs = IntegerLayout.macs(outputElements: out.reduce(1, *), rowLength: w[1] * w[2] * w[3])
             case .fullyConnected:
                 macs = IntegerLayout.macs(outputElements: out.reduce(1, *), rowLength: shape(n.inputs[1])[1])
+            case .convTranspose:
+                // Every input element meets cout/group · kh · kw weights.
+                let w = shape(n.inputs[1])
+                macs = shape(n.inputs[0]).reduce(1, *) * w[1] * w[2] * w[3]
             default: break
             }
             return NodeStats(name: n.name, op: n.op.name, inputShapes: activationInputs(n).map(shape),

@@ -26,9 +26,15 @@ extension Op {
         case .batchNorm:
             guard x.count >= 2 else { throw fail("needs a channel axis, input is \(x)") }
             return x
-        case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish:
+        case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .elementwise:
             return x
-        case .add, .mul, .div:
+        case .prelu:
+            try need(2)
+            let s = ins[1]
+            let c = x.count >= 2 ? x[1] : 1
+            guard s == [1] || s == [c] else { throw fail("slope shape \(s) should be [\(c)] (per channel) or [1]") }
+            return x
+        case .add, .sub, .mul, .div:
             try need(2)
             return try broadcast(ins[0], ins[1], fail)
         case .globalAveragePool:
@@ -69,6 +75,34 @@ extension Op {
                 out[axis] += s[axis]
             }
             return out
+        case .resize(let r):
+            guard x.count == 4, r.sizes.count == 2, r.scales.count == 2, r.sizes.allSatisfy({ $0 > 0 }), r.scales.allSatisfy({ $0 > 0 }) else {
+                throw fail("resizes the H and W of an NCHW image to positive sizes (input \(x), sizes \(r.sizes), scales \(r.scales))")
+            }
+            return [x[0], x[1], r.sizes[0], r.sizes[1]]
+        case .convTranspose(let c):
+            try need(2)
+            let w = ins[1]
+            guard x.count == 4, w.count == 4 else { throw fail("only 2-D transposed convolutions on NCHW inputs are supported (input \(x), weight \(w))") }
+            guard c.group >= 1, w[0] == x[1], x[1] % c.group == 0, [w[2], w[3]] == c.kernelShape else {
+                throw fail("weight \(w) does not fit input channels \(x[1]) with group \(c.group) and kernel \(c.kernelShape)")
+            }
+            let cout = w[1] * c.group
+            if ins.count > 2, ins[2] != [cout] { throw fail("bias shape \(ins[2]) should be [\(cout)]") }
+            guard c.strides.allSatisfy({ $0 >= 1 }), c.dilations.allSatisfy({ $0 >= 1 }), c.pads.allSatisfy({ $0 >= 0 }),
+                  c.outputPadding.allSatisfy({ $0 >= 0 }) else { throw fail("invalid strides, dilations or pads") }
+            let oh = c.outputSize(x[2], axis: 0), ow = c.outputSize(x[3], axis: 1)
+            guard oh > 0, ow > 0 else { throw fail("pads \(c.pads) leave an empty output") }
+            return [x[0], cout, oh, ow]
+        case .slice(let starts, let ends, let steps):
+            guard starts.count == x.count, ends.count == x.count, steps.count == x.count,
+                  x.indices.allSatisfy({ starts[$0] >= 0 && starts[$0] < ends[$0] && ends[$0] <= x[$0] && steps[$0] >= 1 }) else {
+                throw fail("slice \(starts)..<\(ends) by \(steps) does not fit \(x) (or is empty)")
+            }
+            return x.indices.map { (ends[$0] - starts[$0] + steps[$0] - 1) / steps[$0] }
+        case .depthToSpace(let b, _):
+            guard x.count == 4, b >= 1, x[1] % (b * b) == 0 else { throw fail("input \(x) channels are not a multiple of block size \(b)²") }
+            return [x[0], x[1] / (b * b), x[2] * b, x[3] * b]
         }
     }
 }

@@ -19,8 +19,13 @@ public enum Op: Sendable, Hashable {
     case hardSigmoid(alpha: Float, beta: Float)
     /// y = x · max(0, min(1, x/6 + 1/2)).
     case hardSwish
+    /// A function of one activation applied to every element (see `ScalarFunction`).
+    case elementwise(ScalarFunction)
+    /// x, slope: y = x > 0 ? x : slope·x, the slope per channel (axis 1, shape [C]) or one value [1].
+    case prelu
     /// Element-wise with NumPy broadcasting; either input may be a constant.
     case add
+    case sub
     case mul
     case div
     case globalAveragePool
@@ -35,6 +40,14 @@ public enum Op: Sendable, Hashable {
     /// Constant padding; `pads` holds the begins of every axis, then the ends (ONNX order).
     case pad(pads: [Int], value: Float)
     case concat(axis: Int)
+    /// Resampling of the two spatial axes of an NCHW image.
+    case resize(Resize)
+    /// x, weight [cin][cout/group][kh][kw], optional bias [cout] (ONNX ConvTranspose).
+    case convTranspose(ConvTranspose2D)
+    /// Moves blocks of channels into space: [N, C·b², H, W] → [N, C, H·b, W·b].
+    case depthToSpace(blockSize: Int, mode: DepthToSpaceMode)
+    /// Every axis a: elements starts[a], starts[a] + steps[a], … below ends[a] (steps ≥ 1).
+    case slice(starts: [Int], ends: [Int], steps: [Int])
 
     /// The name shown in reports and errors.
     public var name: String {
@@ -47,7 +60,10 @@ public enum Op: Sendable, Hashable {
         case .sigmoid: return "Sigmoid"
         case .hardSigmoid: return "HardSigmoid"
         case .hardSwish: return "HardSwish"
+        case .elementwise(let f): return Self.elementwiseName(f)
+        case .prelu: return "PRelu"
         case .add: return "Add"
+        case .sub: return "Sub"
         case .mul: return "Mul"
         case .div: return "Div"
         case .globalAveragePool: return "GlobalAveragePool"
@@ -59,7 +75,86 @@ public enum Op: Sendable, Hashable {
         case .softmax: return "Softmax"
         case .pad: return "Pad"
         case .concat: return "Concat"
+        case .resize(let r): return r.mode == .nearest ? "ResizeNearest" : "ResizeLinear"
+        case .convTranspose: return "ConvTranspose"
+        case .depthToSpace: return "DepthToSpace"
+        case .slice: return "Slice"
         }
+    }
+
+    /// Familiar names for the trees exporters decompose most often, "Elementwise" otherwise.
+    static func elementwiseName(_ f: ScalarFunction) -> String {
+        let known: [(String, ScalarFunction)] = [
+            ("HardSwish", .x * .clip(.x + .constant(3), 0, 6) / .constant(6)),
+            ("SiLU", .x * .unary(.sigmoid, .x)),
+            ("Sigmoid", .unary(.sigmoid, .x)),
+            ("Tanh", .unary(.tanh, .x)),
+            ("HardSigmoid", .clip(.x / .constant(6) + .constant(0.5), 0, 1)),
+        ]
+        if let k = known.first(where: { $0.1 == f }) { return k.0 }
+        return known.first { f.matches($0.1) }?.0 ?? "Elementwise"
+    }
+}
+
+public enum DepthToSpaceMode: String, Sendable, Hashable {
+    /// depth-column-row: input channel (i·b + j)·C + c (ONNX default, TFLite DEPTH_TO_SPACE).
+    case dcr
+    /// column-row-depth: input channel c·b² + i·b + j (PixelShuffle).
+    case crd
+}
+
+/// ONNX Resize semantics on H and W: a source coordinate per output pixel, then the nearest
+/// input pixel or a bilinear blend of the four around it (coordinates clamped to the image).
+public struct Resize: Sendable, Hashable {
+    public enum Mode: String, Sendable, Hashable { case nearest, linear }
+    public enum Coordinates: String, Sendable, Hashable {
+        case asymmetric, halfPixel, pytorchHalfPixel, alignCorners, tfHalfPixelForNearest
+    }
+    public enum Rounding: String, Sendable, Hashable {
+        case roundPreferFloor, roundPreferCeil, floor, ceil
+    }
+
+    public var mode: Mode
+    public var coordinates: Coordinates
+    public var rounding: Rounding
+    /// Output H and W.
+    public var sizes: [Int]
+    /// Output/input ratio of H and W used by the coordinate transform (ONNX uses the given
+    /// scales when there are any, else sizes/input).
+    public var scales: [Float]
+
+    public init(mode: Mode, coordinates: Coordinates, rounding: Rounding, sizes: [Int], scales: [Float]) {
+        self.mode = mode
+        self.coordinates = coordinates
+        self.rounding = rounding
+        self.sizes = sizes
+        self.scales = scales
+    }
+}
+
+/// A transposed (fractionally strided) 2-D convolution. The full output of an input of size n is
+/// (n − 1)·stride + (k − 1)·dilation + 1; `pads` crop it, `outputPadding` extends the end.
+public struct ConvTranspose2D: Sendable, Hashable {
+    public var kernelShape: [Int]
+    public var strides: [Int]
+    public var dilations: [Int]
+    /// top, left, bottom, right (cropped off the full output)
+    public var pads: [Int]
+    public var outputPadding: [Int]
+    public var group: Int
+
+    public init(kernelShape: [Int], strides: [Int], dilations: [Int], pads: [Int], outputPadding: [Int], group: Int) {
+        self.kernelShape = kernelShape
+        self.strides = strides
+        self.dilations = dilations
+        self.pads = pads
+        self.outputPadding = outputPadding
+        self.group = group
+    }
+
+    /// Output size along spatial axis `a` (0 = H, 1 = W) for input size `n`.
+    public func outputSize(_ n: Int, axis a: Int) -> Int {
+        (n - 1) * strides[a] + (kernelShape[a] - 1) * dilations[a] + 1 - pads[a] - pads[a + 2] + outputPadding[a]
     }
 }
 

@@ -8,9 +8,11 @@ public enum ModelFile {
     /// The largest model file we read: far above any MCU-sized network.
     public static let maxFileBytes = 2_000_000_000
 
-    public static func load(_ url: URL, inputShape: [Int]? = nil) throws -> Graph {
+    /// `inputShape` overrides the model's input shape; `dataShape` (the shape of the data it
+    /// will run on, in the model's layout) fixes only the dimensions the model leaves free.
+    public static func load(_ url: URL, inputShape: [Int]? = nil, dataShape: [Int]? = nil) throws -> Graph {
         switch url.pathExtension.lowercased() {
-        case "onnx": return try OnnxImporter.load(url, inputShape: inputShape)
+        case "onnx": return try OnnxImporter.load(url, inputShape: inputShape, dataShape: dataShape)
         case "tflite": return try TFLiteImporter.load(url, inputShape: inputShape)
         default:
             throw ImportError(file: url.lastPathComponent, "unsupported model format '.\(url.pathExtension)' (expected .onnx or .tflite)")

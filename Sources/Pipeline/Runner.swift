@@ -111,30 +111,32 @@ public struct PipelineRunner {
             }
             guard let budget else { break pipeline }
             let inputShape = options.inputShape ?? budget.inputShape
-            let graphID = modelDigest + (inputShape.map { "@\($0)" } ?? "")
+            // Data: the given files, else NAME.npz / NAME.val.npz, else synthetic. The shape of
+            // the calibration x fixes the input dimensions the model leaves free.
+            let dataURL = options.data ?? budget.data.map { URL(fileURLWithPath: $0) }
+            let valURL = options.validationData ?? budget.validationData.map { URL(fileURLWithPath: $0) }
+            let (calFile, valFile) = ModelData.files(model: model, data: dataURL, validationData: valURL)
+            let dataShape = calFile.flatMap { try? NumPy.load($0)["x"]?.shape }.map { [1] + $0.dropFirst() }  // the batch size does not matter
+            let graphID = modelDigest + (inputShape.map { "@\($0)" } ?? "") + (dataShape.map { "#\($0)" } ?? "")
             var graphMemo: Graph? = nil
             func graph(_ log: StageLog) throws -> Graph {
                 if let g = graphMemo { return g }
-                let (g, _) = try ParseStage.run(model: model, inputShape: inputShape, log: log)
+                let (g, _) = try ParseStage.run(model: model, inputShape: inputShape, dataShape: dataShape, log: log)
                 graphMemo = g
                 return g
             }
 
             guard run.stage(ParseStage.name, ParseStage.number, components: [
                 "stage": ParseStage.name, "impl": String(ParseStage.implVersion), "tool": tool, "model": modelDigest,
-                "inputShape": inputShape.map { "\($0)" } ?? "",
+                "inputShape": inputShape.map { "\($0)" } ?? "", "dataShape": dataShape.map { "\($0)" } ?? "",
             ], { log in
-                let (g, summary) = try ParseStage.run(model: model, inputShape: inputShape, log: log)
+                let (g, summary) = try ParseStage.run(model: model, inputShape: inputShape, dataShape: dataShape, log: log)
                 graphMemo = g
                 var r = RunReport(model: folder, file: model.lastPathComponent)
                 r.graph = summary.totals
                 return try StageOutput(files: ["graph.json": jsonData(summary)], report: r, markdown: summary.markdown)
             }) != nil, last >= 1 else { break pipeline }
 
-            // Data: the given files, else NAME.npz / NAME.val.npz, else synthetic.
-            let dataURL = options.data ?? budget.data.map { URL(fileURLWithPath: $0) }
-            let valURL = options.validationData ?? budget.validationData.map { URL(fileURLWithPath: $0) }
-            let (calFile, valFile) = ModelData.files(model: model, data: dataURL, validationData: valURL)
             let calDigest = (calFile.flatMap { try? fileDigest($0) }) ?? "synthetic"
             let valDigest = (valFile.flatMap { try? fileDigest($0) }) ?? "none"
             var dataMemo: (ModelData, CalibrationStats)? = nil
@@ -224,7 +226,7 @@ public struct PipelineRunner {
             }
             let gate = options.maxAccuracyDrop ?? budget.maxAccuracyDrop
             guard run.stage(ValidateStage.name, ValidateStage.number, components: [
-                "stage": ValidateStage.name, "impl": "1", "tool": tool, "graph": graphID, "quantized": SHA256.hex(qData),
+                "stage": ValidateStage.name, "impl": "2", "tool": tool, "graph": graphID, "quantized": SHA256.hex(qData),
                 "plain": SHA256.hex(plainData), "calibration": calDigest, "validation": valDigest, "gate": gate.map { "\($0)" } ?? "",
             ], { log in
                 let g = try graph(log)

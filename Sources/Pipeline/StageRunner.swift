@@ -158,7 +158,7 @@ struct StageRunner {
         let names = ["model": "the model file", "budget": "the budget", "calibration": "the calibration data", "validation": "the validation data",
                      "graph": "the parsed graph", "policy": "the policy", "quantized": "the quantized model", "plain": "the quantized model",
                      "tool": "the tool version", "impl": "the stage implementation", "inputShape": "the input shape", "given": "the given policy",
-                     "gate": "the accuracy gate"]
+                     "gate": "the accuracy gate", "dataShape": "the shape of the data"]
         return "changed: " + changed.map { names[$0] ?? $0 }.joined(separator: ", ")
     }
 

@@ -89,14 +89,16 @@ enum Commands {
             throw UsageError("infer needs --input X.npy and --output Y.npy")
         }
         let threads = try a.int("threads", default: 2, range: 1...64)
-        let graph = try ModelFile.load(URL(fileURLWithPath: a.positionals[0]), inputShape: try a.shape("input-shape"))
-        let arrays = try NumPy.load(URL(fileURLWithPath: input))
+        let inputURL = URL(fileURLWithPath: input)
+        let arrays = try NumPy.load(inputURL)
         guard let x = arrays["x"] ?? (arrays.count == 1 ? arrays.first?.value : nil) else {
-            throw DataError(file: URL(fileURLWithPath: input).lastPathComponent, field: "x", "no array named 'x' in the archive (found \(arrays.keys.sorted()))")
+            throw DataError(file: inputURL.lastPathComponent, field: "x", "no array named 'x' in the archive (found \(arrays.keys.sorted()))")
         }
+        // The data's shape fixes the dimensions the model leaves free.
+        let graph = try ModelFile.load(URL(fileURLWithPath: a.positionals[0]), inputShape: try a.shape("input-shape"), dataShape: x.shape)
         let want = graph.externalShape(graph.inputs[0])
         guard x.shape.count == want.count, Array(x.shape.dropFirst()) == Array(want.dropFirst()) else {
-            throw DataError(file: URL(fileURLWithPath: input).lastPathComponent, field: "x",
+            throw DataError(file: inputURL.lastPathComponent, field: "x",
                             "has shape \(x.shape), the model expects [N, \(want.dropFirst().map(String.init).joined(separator: ", "))]")
         }
         let y: [Tensor]
@@ -110,8 +112,16 @@ enum Commands {
         } else {
             y = try FloatEngine(graph: graph, threads: threads).run(graph.toLogical(x.tensor))
         }
-        try NumPy.npyData(graph.toExternal(y[0])).write(to: URL(fileURLWithPath: output))
-        print("wrote \(output): shape \(y[0].shape)")
+        let outURL = URL(fileURLWithPath: output)
+        if y.count == 1 {
+            try NumPy.npyData(graph.toExternal(y[0])).write(to: outURL)
+            print("wrote \(output): shape \(graph.toExternal(y[0]).shape)")
+        } else {
+            // Every output, one array per output name.
+            let named = zip(graph.outputs, y).map { (name: $0, tensor: graph.toExternal($1)) }
+            try NumPy.npzData(named).write(to: outURL)
+            print("wrote \(output): " + named.map { "\($0.name) \($0.tensor.shape)" }.joined(separator: ", "))
+        }
         return .ok
     }
 }

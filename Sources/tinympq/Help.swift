@@ -80,15 +80,17 @@ enum Help {
 
     Runs the float reference engine (or, with --quantized, the integer engine on the model
     that `tinympq run` wrote to OUTPUT_FOLDER/quantized.json) on a batch of inputs (first axis = batch, the model's
-    layout, float32) read from a .npy file (or the array `x` of an .npz) and writes the first
-    model output as a float32 .npy file.
+    layout, float32) read from a .npy file (or the array `x` of an .npz) and writes the
+    model output as a float32 .npy file, or, when the model has several outputs, all of them
+    as an .npz with one array per output name. The input's shape fixes any input dimension
+    the model leaves free (such as [-1, 3, ?, ?]).
 
     OPTIONS:
       --input FILE          .npy or .npz with the inputs
-      --output FILE         where to write the outputs (.npy)
+      --output FILE         where to write the outputs (.npy; .npz for several outputs)
       --quantized FOLDER    run the quantized model from a `tinympq run` output folder
       --threads N           worker threads (default: 2)
-      --input-shape SHAPE   full input shape for models with free dimensions
+      --input-shape SHAPE   override the input shape (free dimensions come from the input)
       -h, --help            show this help
     """
 }

@@ -14,8 +14,13 @@ For every fixture it also writes `NAME.input.npy` (a small batch of random input
 those, so the tests need no Python. `digits32.npz` (64 calibration images) and
 `digits32.val.npz` (397 held-out images, never trained on) are the trained fixtures' data.
 
+The issue-12 fixtures (real_ops, resample_ops, upsample_opset9, ssd_head, two_outputs,
+free_dims: the ops and shapes of real exports) write `NAME.expected.npz`, one array per output
+name.
+
 Usage:
   generate.py                 # fixtures into this folder
+  generate.py --only a,b      # just the named issue-12 fixtures (no training)
   generate.py --bench DIR     # full-size MobileNetV1/V2 and MNasNet at 224 into DIR
 """
 import argparse
@@ -105,6 +110,189 @@ class Builder:
         m.ir_version = 7 if self.opset <= 13 else 8
         onnx.checker.check_model(m)
         return m
+
+
+def real_ops(name, seed=6, opset=13):
+    """The element-wise patterns and data movement of real exports (issue 12): hard-swish and
+    hard-sigmoid decomposed with Constant nodes, SiLU, tanh, LeakyRelu, PRelu, per-channel
+    constant arithmetic, a Sub of two activations, Pad of channels, Concat of rows."""
+    b = Builder(opset, seed)
+    r = b.rng
+
+    def cnode(value, scope):
+        t = numpy_helper.from_array(np.asarray(value, np.float32), scope + "_value")
+        return b.node("Constant", [], scope, value=t)
+
+    x = b.conv("input", 3, 8, 3, 1, "/c0", bias=True)
+    # hard-swish: x * clip(x + 3, 0, 6) / 6, constants in Constant nodes
+    t = b.node("Add", [x, cnode(3.0, "/hs/three")], "/hs/add")
+    t = b.node("Clip", [t, cnode(0.0, "/hs/zero"), cnode(6.0, "/hs/six")], "/hs/clip")
+    t = b.node("Mul", [x, t], "/hs/mul")
+    x = b.node("Div", [t, cnode(6.0, "/hs/six2")], "/hs/div")
+    x = b.conv(x, 8, 8, 3, 1, "/c1", group=8, bias=True)
+    # SiLU
+    x = b.node("Mul", [x, b.node("Sigmoid", [x], "/silu/sig")], "/silu/mul")
+    # per-channel constant arithmetic (folds into /c2) and scalar arithmetic around tanh
+    y = b.conv(x, 8, 8, 1, 1, "/c2")
+    y = b.node("Mul", [y, b.const("/pc.scale", r.uniform(0.5, 1.5, (1, 8, 1, 1)).astype(np.float32))], "/pc/mul")
+    y = b.node("Sub", [y, b.const("/pc.shift", r.normal(0, 0.2, (8, 1, 1)).astype(np.float32))], "/pc/sub")
+    y = b.node("Tanh", [b.node("Mul", [y, cnode(0.5, "/th/half")], "/th/mul")], "/th/tanh")
+    y = b.node("Add", [b.node("Mul", [y, cnode(2.0, "/th/two")], "/th/mul2"), cnode(0.25, "/th/q")], "/th/add")
+    # hard-sigmoid decomposed, as a gate
+    g = b.node("Div", [b.node("Clip", [b.node("Add", [y, cnode(3.0, "/hsig/three")], "/hsig/add"),
+                                      cnode(0.0, "/hsig/zero"), cnode(6.0, "/hsig/six")], "/hsig/clip"),
+                       cnode(6.0, "/hsig/six2")], "/hsig/div")
+    x = b.node("Sub", [x, b.node("Mul", [x, g], "/gate")], "/sub")  # two activations
+    x = b.node("LeakyRelu", [x], "/leaky", alpha=0.1)
+    x = b.conv(x, 8, 6, 3, 2, "/c3", bias=True)  # [1,6,8,8]
+    x = b.node("PRelu", [x, b.const("/prelu.slope", r.uniform(0.05, 0.3, (6, 1, 1)).astype(np.float32))], "/prelu")
+    # residual with zero-padded channels (6 -> 10), then a per-channel Div
+    p = b.node("Pad", [x, b.const("/pad.pads", np.array([0, 2, 0, 0, 0, 2, 0, 0], np.int64))], "/chanpad", mode="constant")
+    x = b.node("Add", [p, b.conv(x, 6, 10, 1, 1, "/c4", bias=True)], "/res")
+    x = b.node("Div", [x, b.const("/pc.div", r.uniform(1.0, 2.0, (1, 10, 1, 1)).astype(np.float32))], "/pc/div")
+    x = b.node("Concat", [x, b.node("Relu", [x], "/relu")], "/rows", axis=2)  # [1,10,16,8]
+    x = b.node("Elu", [x], "/elu", alpha=0.7)
+    x = b.node("Max", [x, cnode(-0.5, "/max/c")], "/max")
+    x = b.node("HardSigmoid", [x], "/hsig2", alpha=0.25, beta=0.4)
+    x = b.node("Slice", [x, b.const("/sl.starts", np.array([1, 0, -7], np.int64)), b.const("/sl.ends", np.array([9, 99, 8], np.int64)),
+                         b.const("/sl.axes", np.array([1, 2, 3], np.int64)), b.const("/sl.steps", np.array([1, 2, 1], np.int64))],
+               "/slice")  # [1,8,8,7]
+    return b.model(name, ["batch", 3, 16, 16], "input", x, ["batch", 8, 8, 7])
+
+
+def resample_ops(name, seed=7):
+    """Resize in the coordinate modes exporters use, ConvTranspose, DepthToSpace."""
+    b = Builder(13, seed)
+    r = b.rng
+    x = b.conv("input", 3, 8, 3, 1, "/c0", bias=True)  # [1,8,6,6]
+    empty = b.const("/roi", np.zeros(0, np.float32))
+    no_scales = b.const("/noscales", np.zeros(0, np.float32))
+    up2 = b.const("/up2", np.array([1, 1, 1.5, 2.5], np.float32))  # non-integer: nearest modes differ
+    parts = []
+    for mode, coord, near in [("nearest", "asymmetric", "floor"), ("nearest", "half_pixel", "round_prefer_floor"),
+                              ("nearest", "align_corners", "round_prefer_ceil"), ("linear", "half_pixel", None),
+                              ("linear", "pytorch_half_pixel", None), ("linear", "align_corners", None),
+                              ("linear", "asymmetric", None)]:
+        attrs = dict(mode=mode, coordinate_transformation_mode=coord)
+        if near:
+            attrs["nearest_mode"] = near
+        parts.append(b.node("Resize", [x, empty, up2], f"/resize_{mode}_{coord}", **attrs))
+    # sizes instead of scales, non-integer ratio
+    sizes = b.const("/sizes", np.array([1, 8, 9, 15], np.int64))
+    s = b.node("Resize", [x, empty, no_scales, sizes], "/resize_sizes", mode="linear", coordinate_transformation_mode="half_pixel")
+    s = b.node("Resize", [s, empty, no_scales, b.const("/sizes2", np.array([1, 8, 9, 15], np.int64))], "/resize_back",
+               mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="round_prefer_floor")
+    parts.append(s)
+    x = b.node("Concat", parts, "/cat", axis=1)  # [1,64,12,12]
+    x = b.conv(x, 8 * len(parts), 16, 1, 1, "/c1", bias=True)
+    # ConvTranspose: stride 2, 3x3, pads 1, output_padding 1, groups 2
+    w = r.normal(0, 0.3, (16, 4, 3, 3)).astype(np.float32)
+    x = b.node("ConvTranspose", [x, b.const("/ct.w", w), b.const("/ct.b", r.normal(0, 0.1, 8).astype(np.float32))], "/ct",
+               strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1], group=2, kernel_shape=[3, 3])  # [1,8,24,24]
+    x = b.node("Relu", [x], "/ct_relu")
+    w2 = r.normal(0, 0.3, (8, 8, 2, 2)).astype(np.float32)
+    x = b.node("ConvTranspose", [x, b.const("/ct2.w", w2)], "/ct2", strides=[2, 2])  # [1,8,48,48]
+    x = b.conv(x, 8, 16, 3, 2, "/c2", bias=True)  # [1,16,24,24]
+    d = b.node("DepthToSpace", [x], "/d2s_dcr", blocksize=2, mode="DCR")  # [1,4,48,48]
+    c = b.node("DepthToSpace", [x], "/d2s_crd", blocksize=2, mode="CRD")
+    x = b.node("Add", [d, c], "/d2s_add")
+    return b.model(name, ["batch", 3, 6, 6], "input", x, ["batch", 4, 36, 60])
+
+
+def upsample_opset9(name, seed=8):
+    b = Builder(9, seed)
+    x = b.conv("input", 3, 4, 3, 1, "/c0", bias=True)
+    n = b.node("Upsample", [x, b.const("/sc", np.array([1, 1, 2, 3], np.float32))], "/up_nearest", mode="nearest")
+    l = b.node("Upsample", [x, b.const("/sc2", np.array([1, 1, 2, 3], np.float32))], "/up_linear", mode="linear")
+    x = b.node("Add", [n, l], "/add")
+    # ConvTranspose sized by output_shape (odd total padding) and by auto_pad SAME_UPPER.
+    w = b.rng.normal(0, 0.3, (4, 4, 3, 3)).astype(np.float32)
+    t1 = b.node("ConvTranspose", [x, b.const("/ct1.w", w)], "/ct_shape", strides=[2, 2], output_shape=[20, 30])
+    t2 = b.node("ConvTranspose", [x, b.const("/ct2.w", w)], "/ct_same", strides=[2, 2], auto_pad="SAME_UPPER")
+    x = b.node("Add", [t1, t2], "/ct_add")
+    return b.model(name, ["batch", 3, 5, 5], "input", x, ["batch", 4, 20, 30])
+
+
+def ssd_head(name, seed=9):
+    """A tiny SSD/BlazeFace-like detector with two outputs: boxes [1, N, 4] and scores [1, N, C],
+    each the Transpose/Reshape/Concat of two conv heads (only ops the integer side has)."""
+    b = Builder(13, seed)
+    f1 = b.node("Relu", [b.conv("input", 3, 8, 3, 2, "/backbone/c0", bias=True)], "/backbone/r0")  # [1,8,8,8]
+    f2 = b.node("Relu", [b.conv(f1, 8, 16, 3, 2, "/backbone/c1", bias=True)], "/backbone/r1")  # [1,16,4,4]
+    boxes, scores = [], []
+    for i, (f, c) in enumerate([(f1, 8), (f2, 16)]):
+        anchors = 2
+        for kind, k, out in [("box", 4, boxes), ("cls", 3, scores)]:
+            h = b.conv(f, c, anchors * k, 3, 1, f"/head{i}/{kind}", bias=True)
+            h = b.node("Transpose", [h], f"/head{i}/{kind}/transpose", perm=[0, 2, 3, 1])
+            out.append(b.node("Reshape", [h, b.const(f"/head{i}/{kind}.shape", np.array([0, -1, k], np.int64))],
+                              f"/head{i}/{kind}/reshape"))
+    bx = b.node("Concat", boxes, "/boxes", axis=1)
+    sc = b.node("Concat", scores, "/scores", axis=1)
+    n = 8 * 8 * 2 + 4 * 4 * 2
+    inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, 16, 16])
+    outs = [helper.make_tensor_value_info("boxes", TensorProto.FLOAT, ["batch", n, 4]),
+            helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", n, 3])]
+    b.nodes.append(helper.make_node("Identity", [bx], ["boxes"], name="/out/boxes"))
+    b.nodes.append(helper.make_node("Identity", [sc], ["scores"], name="/out/scores"))
+    g = helper.make_graph(b.nodes, name, [inp], outs, b.inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="tinympq-fixtures")
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    return m
+
+
+def two_outputs(name, seed=11):
+    """Two outputs from one backbone, with only ops the integer side has today: class logits
+    [1, 5] (a distribution) and landmarks [1, 10] (values)."""
+    b = Builder(13, seed)
+    f = b.node("Relu", [b.conv("input", 3, 8, 3, 2, "/backbone/c0", bias=True)], "/backbone/r0")  # [1,8,8,8]
+    f = b.node("Relu", [b.conv(f, 8, 16, 3, 2, "/backbone/c1", bias=True)], "/backbone/r1")  # [1,16,4,4]
+    g = b.node("Flatten", [b.node("GlobalAveragePool", [f], "/cls/gap")], "/cls/flatten")
+    cls = b.gemm(g, 16, 5, "/cls/fc")
+    lm = b.node("Relu", [b.conv(f, 16, 4, 1, 1, "/lm/c", bias=True)], "/lm/r")  # [1,4,4,4]
+    lm = b.gemm(b.node("Flatten", [lm], "/lm/flatten"), 64, 10, "/lm/fc")
+    inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, 16, 16])
+    outs = [helper.make_tensor_value_info("classes", TensorProto.FLOAT, ["batch", 5]),
+            helper.make_tensor_value_info("landmarks", TensorProto.FLOAT, ["batch", 10])]
+    b.nodes.append(helper.make_node("Identity", [cls], ["classes"], name="/out/classes"))
+    b.nodes.append(helper.make_node("Identity", [lm], ["landmarks"], name="/out/landmarks"))
+    g = helper.make_graph(b.nodes, name, [inp], outs, b.inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="tinympq-fixtures")
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    return m
+
+
+def free_dims(name, seed=10):
+    """A Paddle-style input [-1, 3, ?, ?]: the data fixes H and W."""
+    b = Builder(11, seed)
+    x = b.node("Relu", [b.conv("input", 3, 4, 3, 1, "/c0", bias=True)], "/r0")
+    x = b.node("GlobalAveragePool", [x], "/gap")
+    return b.model(name, [-1, 3, "h", "w"], "input", x, [-1, 4, 1, 1])
+
+
+NEW_FIXTURES = {
+    "real_ops": lambda: (real_ops("real_ops"), 2, 105),
+    "resample_ops": lambda: (resample_ops("resample_ops"), 1, 106),
+    "upsample_opset9": lambda: (upsample_opset9("upsample_opset9"), 1, 107),
+    "ssd_head": lambda: (ssd_head("ssd_head"), 2, 108),
+    "two_outputs": lambda: (two_outputs("two_outputs"), 8, 110),
+}
+
+
+def write_all_outputs(model, folder, name, batch, seed, dims=None):
+    """Like `write`, with every output: NAME.expected.npz holds one array per output name."""
+    path = os.path.join(folder, name + ".onnx")
+    onnx.save(model, path)
+    dims = dims or [d.dim_value or batch for d in model.graph.input[0].type.tensor_type.shape.dim]
+    x = np.random.default_rng(seed).normal(0, 1, dims).astype(np.float32)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    ys = sess.run(None, {"input": x})
+    np.save(os.path.join(folder, name + ".input.npy"), x)
+    np.savez(os.path.join(folder, name + ".expected.npz"), **{n: y.astype(np.float32) for n, y in zip(names, ys)})
+    print(f"{path}: {os.path.getsize(path)} bytes, input {list(x.shape)}, outputs {[list(y.shape) for y in ys]}")
 
 
 def make_divisible(v, d=8):
@@ -310,7 +498,17 @@ def write(model, folder, name, batch, seed):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench", metavar="DIR", help="write full-size 224x224 models into DIR instead")
+    ap.add_argument("--only", metavar="NAMES", help="comma-separated new fixtures to write (issue-12 models: "
+                    + ", ".join(NEW_FIXTURES) + ", free_dims); the trained ones are left alone")
     args = ap.parse_args()
+    if args.only:
+        for name in args.only.split(","):
+            if name == "free_dims":
+                write_all_outputs(free_dims(name), HERE, name, 1, 109, dims=[1, 3, 7, 9])
+                continue
+            model, batch, seed = NEW_FIXTURES[name]()
+            write_all_outputs(model, HERE, name, batch, seed)
+        return
     if args.bench:
         os.makedirs(args.bench, exist_ok=True)
         write(mobilenet_v1(1.0, 224, 1000), args.bench, "mobilenet_v1_1.0_224", 1, 10)
@@ -329,6 +527,10 @@ def main():
     np.savez_compressed(os.path.join(HERE, "digits32.val.npz"), x=xv, y=yv)
     write(ops_zoo(), HERE, "ops_zoo", 1, 103)
     write(legacy_opset10(), HERE, "legacy_opset10", 3, 104)
+    for name, make in NEW_FIXTURES.items():
+        model, batch, seed = make()
+        write_all_outputs(model, HERE, name, batch, seed)
+    write_all_outputs(free_dims("free_dims"), HERE, "free_dims", 1, 109, dims=[1, 3, 7, 9])
     bad_models(os.path.join(HERE, "bad"))
 
 

@@ -5,8 +5,11 @@ TFLite interpreter's outputs (ai-edge-litert) on a fixed input.
 
     python Tests/Fixtures/generate_tflite.py [folder]
 
-Per model NAME: NAME.tflite, NAME.input.npy (NHWC) and NAME.expected.npy. Also
-bad/unsupported_op.tflite (a TANH operator) for the error tests.
+Per model NAME: NAME.tflite, NAME.input.npy (NHWC) and NAME.expected.npy (NAME.expected.npz,
+one array per output name, for models with several outputs). Also bad/unsupported_op.tflite
+(an L2_NORMALIZATION operator) for the error tests.
+
+    python Tests/Fixtures/generate_tflite.py --only tfl_real_ops,tfl_sparse,bad   # just these
 """
 import importlib
 import os
@@ -22,7 +25,10 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 # The generated builder functions live in modules that tflite/__init__ shadows with classes.
 fb = types.SimpleNamespace(**{m: importlib.import_module("tflite." + m) for m in [
-    "AddOptions", "Buffer", "ConcatenationOptions", "Conv2DOptions", "DepthwiseConv2DOptions", "FullyConnectedOptions", "Model", "Operator", "OperatorCode", "Pool2DOptions", "ReducerOptions", "SoftmaxOptions", "SubGraph", "Tensor"]})
+    "AddOptions", "Buffer", "ConcatenationOptions", "Conv2DOptions", "DepthwiseConv2DOptions", "FullyConnectedOptions", "Model", "Operator", "OperatorCode", "Pool2DOptions", "ReducerOptions", "SoftmaxOptions", "SubGraph", "Tensor",
+    "LeakyReluOptions", "ResizeBilinearOptions", "ResizeNearestNeighborOptions", "TransposeConvOptions",
+    "DepthToSpaceOptions", "SubOptions", "DivOptions", "SparsityParameters", "DimensionMetadata", "Int32Vector",
+    "StridedSliceOptions"]})
 
 SAME, VALID = 0, 1
 NONE, RELU, RELU6 = 0, 1, 3
@@ -38,6 +44,7 @@ class Writer:
         self.buffers = [b""]
         self.ops = []  # (code, inputs, outputs, options type, options builder)
         self.codes = []
+        self.sparsity = {}  # tensor index -> (traversal order, block map, [(dense size) or (segments, indices)])
 
     def tensor(self, name, shape, ttype=T.FLOAT32, data=None):
         buf = 0
@@ -231,10 +238,13 @@ class Writer:
                 fb.Buffer.AddData(bld, vec)
             buffers.append(fb.Buffer.End(bld))
         tensors = []
-        for name, shape, ttype, buf in self.tensors:
+        for index, (name, shape, ttype, buf) in enumerate(self.tensors):
             n = bld.CreateString(name)
             s = int_vector(shape)
+            sp = self.serialise_sparsity(bld, int_vector, table_vector, index)
             fb.Tensor.Start(bld)
+            if sp is not None:
+                fb.Tensor.AddSparsity(bld, sp)
             fb.Tensor.AddShape(bld, s)
             fb.Tensor.AddType(bld, ttype)
             fb.Tensor.AddBuffer(bld, buf)
@@ -242,19 +252,29 @@ class Writer:
             tensors.append(fb.Tensor.End(bld))
         ops = []
         for code_index, ins, outs, otype, options in self.ops:
+            custom = None
+            if otype == "custom":  # options: the raw custom_options bytes
+                custom = bld.CreateByteVector(options)
+                options = None
             opt = options(bld) if options else None
             iv, ov = int_vector(ins), int_vector(outs)
             fb.Operator.Start(bld)
             fb.Operator.AddOpcodeIndex(bld, code_index)
             fb.Operator.AddInputs(bld, iv)
             fb.Operator.AddOutputs(bld, ov)
+            if custom is not None:
+                fb.Operator.AddCustomOptions(bld, custom)
             if opt is not None:
                 fb.Operator.AddBuiltinOptionsType(bld, otype)
                 fb.Operator.AddBuiltinOptions(bld, opt)
             ops.append(fb.Operator.End(bld))
         codes = []
         for code in self.codes:
+            name = bld.CreateString(code) if isinstance(code, str) else None  # a custom operator
+            code = B.CUSTOM if name is not None else code
             fb.OperatorCode.Start(bld)
+            if name is not None:
+                fb.OperatorCode.AddCustomCode(bld, name)
             fb.OperatorCode.AddDeprecatedBuiltinCode(bld, min(code, 127))
             fb.OperatorCode.AddBuiltinCode(bld, code)
             fb.OperatorCode.AddVersion(bld, 1)
@@ -279,6 +299,165 @@ class Writer:
         fb.Model.AddBuffers(bld, bv)
         bld.Finish(fb.Model.End(bld), file_identifier=b"TFL3")
         return bytes(bld.Output())
+
+
+    def serialise_sparsity(self, bld, int_vector, table_vector, index):
+        if index not in self.sparsity:
+            return None
+        order, block_map, levels = self.sparsity[index]
+        metas = []
+        for level in levels:
+            if isinstance(level, int):
+                fb.DimensionMetadata.Start(bld)
+                fb.DimensionMetadata.AddFormat(bld, 0)
+                fb.DimensionMetadata.AddDenseSize(bld, level)
+                metas.append(fb.DimensionMetadata.End(bld))
+                continue
+            vecs = []
+            for values in level:
+                v = int_vector(list(values))
+                fb.Int32Vector.Start(bld)
+                fb.Int32Vector.AddValues(bld, v)
+                vecs.append(fb.Int32Vector.End(bld))
+            fb.DimensionMetadata.Start(bld)
+            fb.DimensionMetadata.AddFormat(bld, 1)
+            fb.DimensionMetadata.AddArraySegmentsType(bld, 1)  # Int32Vector
+            fb.DimensionMetadata.AddArraySegments(bld, vecs[0])
+            fb.DimensionMetadata.AddArrayIndicesType(bld, 1)
+            fb.DimensionMetadata.AddArrayIndices(bld, vecs[1])
+            metas.append(fb.DimensionMetadata.End(bld))
+        ov, dv = int_vector(order), table_vector(metas)
+        bv = int_vector(block_map) if block_map else None
+        fb.SparsityParameters.Start(bld)
+        fb.SparsityParameters.AddTraversalOrder(bld, ov)
+        if bv is not None:
+            fb.SparsityParameters.AddBlockMap(bld, bv)
+        fb.SparsityParameters.AddDimMetadata(bld, dv)
+        return fb.SparsityParameters.End(bld)
+
+    # Ops of real exports (issue 12).
+    def simple(self, code, inputs, shape, name, otype=0, options=None):
+        y = self.out(name, shape)
+        self.op(code, inputs, [y], otype, options)
+        return y
+
+    def arith(self, code, a, b, name):
+        otype, module = {B.SUB: (O.SubOptions, fb.SubOptions), B.DIV: (O.DivOptions, fb.DivOptions),
+                         B.ADD: (O.AddOptions, fb.AddOptions)}.get(code, (0, None))
+
+        def options(bld):
+            module.Start(bld)
+            module.AddFusedActivationFunction(bld, NONE)
+            return module.End(bld)
+        return self.simple(code, [a, b], self.shape(a), name, otype, options if module else None)
+
+    def leaky(self, x, alpha, name):
+        def options(bld):
+            fb.LeakyReluOptions.Start(bld)
+            fb.LeakyReluOptions.AddAlpha(bld, alpha)
+            return fb.LeakyReluOptions.End(bld)
+        return self.simple(B.LEAKY_RELU, [x], self.shape(x), name, O.LeakyReluOptions, options)
+
+    def concat_axis(self, xs, axis, name):
+        shape = list(self.shape(xs[0]))
+        shape[axis] = sum(self.shape(x)[axis] for x in xs)
+
+        def options(bld):
+            fb.ConcatenationOptions.Start(bld)
+            fb.ConcatenationOptions.AddAxis(bld, axis)
+            return fb.ConcatenationOptions.End(bld)
+        return self.simple(B.CONCATENATION, xs, shape, name, O.ConcatenationOptions, options)
+
+    def resize(self, x, size, bilinear, align, half, name):
+        st = self.tensor(name + "/size", [2], T.INT32, np.array(size, np.int32).tobytes())
+        n, h, w, c = self.shape(x)
+        mod = fb.ResizeBilinearOptions if bilinear else fb.ResizeNearestNeighborOptions
+
+        def options(bld):
+            mod.Start(bld)
+            mod.AddAlignCorners(bld, align)
+            mod.AddHalfPixelCenters(bld, half)
+            return mod.End(bld)
+        return self.simple(B.RESIZE_BILINEAR if bilinear else B.RESIZE_NEAREST_NEIGHBOR, [x, st], [1, size[0], size[1], c], name,
+                           O.ResizeBilinearOptions if bilinear else O.ResizeNearestNeighborOptions, options)
+
+    def transpose_conv(self, x, cout, k, stride, padding, out_hw, name):
+        n, h, w, cin = self.shape(x)
+        wt = self.rng.normal(0, np.sqrt(1.0 / (k * k * cin)), (cout, k, k, cin))
+        shape = [1, out_hw[0], out_hw[1], cout]
+        os_ = self.tensor(name + "/output_shape", [4], T.INT32, np.array(shape, np.int32).tobytes())
+        wi, bi = self.const(name + "/w", wt), self.const(name + "/b", self.rng.normal(0, 0.1, cout))
+
+        def options(bld):
+            fb.TransposeConvOptions.Start(bld)
+            fb.TransposeConvOptions.AddPadding(bld, padding)
+            fb.TransposeConvOptions.AddStrideW(bld, stride)
+            fb.TransposeConvOptions.AddStrideH(bld, stride)
+            return fb.TransposeConvOptions.End(bld)
+        return self.simple(B.TRANSPOSE_CONV, [os_, wi, x, bi], shape, name, O.TransposeConvOptions, options)
+
+    def depth_to_space(self, x, block, name):
+        n, h, w, c = self.shape(x)
+
+        def options(bld):
+            fb.DepthToSpaceOptions.Start(bld)
+            fb.DepthToSpaceOptions.AddBlockSize(bld, block)
+            return fb.DepthToSpaceOptions.End(bld)
+        return self.simple(B.DEPTH_TO_SPACE, [x], [1, h * block, w * block, c // (block * block)], name,
+                           O.DepthToSpaceOptions, options)
+
+    def strided_slice(self, x, begin, end, strides, shape, name, shrink=0, begin_mask=0, end_mask=0):
+        ts = [self.tensor(name + "/" + k, [len(v)], T.INT32, np.array(v, np.int32).tobytes())
+              for k, v in [("begin", begin), ("end", end), ("strides", strides)]]
+
+        def options(bld):
+            fb.StridedSliceOptions.Start(bld)
+            fb.StridedSliceOptions.AddBeginMask(bld, begin_mask)
+            fb.StridedSliceOptions.AddEndMask(bld, end_mask)
+            fb.StridedSliceOptions.AddShrinkAxisMask(bld, shrink)
+            return fb.StridedSliceOptions.End(bld)
+        return self.simple(B.STRIDED_SLICE, [x] + ts, shape, name, O.StridedSliceOptions, options)
+
+    def slice(self, x, begin, size, shape, name):
+        b = self.tensor(name + "/begin", [len(begin)], T.INT32, np.array(begin, np.int32).tobytes())
+        z = self.tensor(name + "/size", [len(size)], T.INT32, np.array(size, np.int32).tobytes())
+        return self.simple(B.SLICE, [x, b, z], shape, name)
+
+    def transpose(self, x, perm, name):
+        pt = self.tensor(name + "/perm", [len(perm)], T.INT32, np.array(perm, np.int32).tobytes())
+        return self.simple(B.TRANSPOSE, [x, pt], [self.shape(x)[p] for p in perm], name)
+
+    def sparse_fc(self, x, cout, block, name):
+        """A FullyConnected whose weights are stored sparse (CSR over the input axis, in blocks
+        of `block` inputs) and expanded by DENSIFY."""
+        cin = self.shape(x)[-1]
+        wt = self.rng.normal(0, np.sqrt(1.0 / cin), (cout, cin)).astype(np.float32)
+        blocks = wt.reshape(cout, cin // block, block)
+        keep = self.rng.random((cout, cin // block)) < 0.4
+        blocks[~keep] = 0
+        segments, indices, values = [0], [], []
+        for o in range(cout):
+            for j in range(cin // block):
+                if keep[o, j]:
+                    indices.append(j)
+                    values.extend(blocks[o, j])
+            segments.append(len(indices))
+        sparse = self.tensor(name + "/w_sparse", [cout, cin], T.FLOAT32, np.array(values, np.float32).tobytes())
+        if block == 1:
+            self.sparsity[sparse] = ([0, 1], [], [cout, (segments, indices)])
+        else:
+            self.sparsity[sparse] = ([0, 1, 2], [1], [cout, (segments, indices), block])
+        dense = self.tensor(name + "/w", [cout, cin])
+        self.op(B.DENSIFY, [sparse], [dense])
+        y = self.out(name, [1, cout])
+        bi = self.const(name + "/b", self.rng.normal(0, 0.1, cout))
+
+        def options(bld):
+            fb.FullyConnectedOptions.Start(bld)
+            fb.FullyConnectedOptions.AddFusedActivationFunction(bld, RELU)
+            return fb.FullyConnectedOptions.End(bld)
+        self.op(B.FULLY_CONNECTED, [x, dense, bi], [y], O.FullyConnectedOptions, options)
+        return y
 
 
 def out_size(n, k, stride, padding):
@@ -337,16 +516,127 @@ def mobilenet_v2_tfl_f16(res=32, seed=12):
     return w, x, y
 
 
+def tfl_real_ops(seed=14):
+    """A BlazeFace-like detector with the ops of real TFLite exports: PRelu, LeakyRelu, Sub/Div
+    with constants, SiLU, Maximum, channel Pad, Concatenation of rows, resizes, TransposeConv,
+    DepthToSpace, Transpose, and heads reshaped to [1, N, K] (boxes, scores and a transposed map)."""
+    w = Writer("tfl_real_ops", seed)
+    r = w.rng
+    x = w.tensor("input", [1, 16, 16, 3])
+    y = w.conv(x, 8, 3, 2, act=NONE, name="conv0")  # [1,8,8,8]
+    y = w.simple(B.PRELU, [y, w.const("prelu/alpha", r.uniform(0.05, 0.3, (1, 1, 8)))], [1, 8, 8, 8], "prelu")
+    y = w.arith(B.SUB, y, w.const("sub/c", r.normal(0, 0.2, 8)), "sub")
+    y = w.arith(B.DIV, y, w.const("div/c", np.array(2.0)), "div")
+    y = w.mul(y, w.unary(B.LOGISTIC, y, "silu/sigmoid"), name="silu")
+    y = w.simple(B.MAXIMUM, [y, w.const("max/c", np.array(-0.3))], [1, 8, 8, 8], "maximum")
+    y = w.leaky(y, 0.2, "leaky")
+    y = w.pad(y, [[0, 0], [0, 0], [0, 0], [2, 2]], name="channel_padding")  # [1,8,8,12]
+    y = w.concat_axis([y, w.unary(B.TANH, y, "tanh")], 1, "rows")  # [1,16,8,12]
+    ups = [w.resize(y, [24, 20], True, False, True, "up_bilinear_half"),
+           w.resize(y, [24, 20], True, True, False, "up_bilinear_align"),
+           w.resize(y, [24, 20], True, False, False, "up_bilinear"),
+           w.resize(y, [24, 20], False, False, False, "up_nearest"),
+           w.resize(y, [24, 20], False, False, True, "up_nearest_half"),
+           w.resize(y, [24, 20], False, True, False, "up_nearest_align")]
+    u = ups[0]
+    for i, v in enumerate(ups[1:]):
+        u = w.add(u, v, name=f"up_sum{i}")
+    u = w.resize(u, [32, 16], False, False, False, "down_nearest")
+    tc = w.transpose_conv(y, 6, 3, 2, SAME, [32, 16], "tconv")  # [1,32,16,6]
+    tv = w.transpose_conv(y, 6, 2, 2, VALID, [32, 16], "tconv_valid")
+    u = w.concat([u, w.add(tc, tv, name="tconv_sum")], name="up_concat")  # [1,32,16,18]
+    d = w.conv(u, 16, 3, 2, act=RELU, name="pre_d2s")  # [1,16,8,16]
+    d = w.depth_to_space(d, 2, "d2s")  # [1,32,16,4]
+    f1 = w.conv(d, 8, 3, 2, name="f1")  # [1,16,8,8]
+    f2 = w.conv(f1, 16, 3, 2, name="f2")  # [1,8,4,16]
+    boxes, scores = [], []
+    for i, f in enumerate([f1, f2]):
+        n, h, wd, c = w.shape(f)
+        b = w.conv(f, 2 * 4, 1, 1, act=NONE, name=f"head{i}/box")
+        boxes.append(w.reshape(b, [1, h * wd * 2, 4], name=f"head{i}/box_reshape"))
+        s = w.conv(f, 2, 1, 1, act=NONE, name=f"head{i}/score")
+        scores.append(w.reshape(s, [1, h * wd * 2, 1], name=f"head{i}/score_reshape"))
+    bx = w.concat_axis(boxes, 1, "boxes")
+    sc = w.unary(B.LOGISTIC, w.concat_axis(scores, 1, "scores_logits"), "scores")
+    t = w.transpose(w.conv(f2, 3, 1, 1, act=NONE, name="aux/conv"), [0, 3, 1, 2], "aux/transpose")  # [1,3,8,4]
+    aux = w.reshape(t, [1, 3, 32], name="aux")
+    # STRIDED_SLICE (row 1 shrunk away, every other channel, masks) and SLICE of channels.
+    sl = w.strided_slice(f2, [0, 0, 1, 1], [1, 8, 2, 16], [1, 2, 1, 2], [1, 4, 8], "sliced", shrink=4, begin_mask=1, end_mask=8)
+    ch = w.slice(f2, [0, 1, 0, 3], [-1, 6, -1, 8], [1, 6, 4, 8], "channel_slice")
+    return w, x, [bx, sc, aux, sl, ch]
+
+
+def tfl_custom_tconv(custom, seed=16):
+    """MediaPipe's custom Convolution2DTransposeBias (SAME, stride 2, 3x3: an odd total padding)
+    or, with custom=False, the builtin TRANSPOSE_CONV with the same weights: the interpreter
+    cannot run the custom op, so the builtin model gives the expected output."""
+    w = Writer("tfl_custom_tconv", seed)
+    x = w.tensor("input", [1, 8, 8, 4])
+    y = w.conv(x, 6, 3, 1, act=RELU, name="conv")
+    wt = w.rng.normal(0, 0.3, (5, 3, 3, 6))
+    bias = w.rng.normal(0, 0.1, 5)
+    wi, bi = w.const("segment/Kernel", wt), w.const("segment/Bias", bias)
+    out = w.out("segment", [1, 16, 16, 5])
+    if custom:
+        w.op("Convolution2DTransposeBias", [y, wi, bi], [out], "custom", np.array([1, 2, 2], np.int32).tobytes())
+    else:
+        shape = w.tensor("segment/output_shape", [4], T.INT32, np.array([1, 16, 16, 5], np.int32).tobytes())
+
+        def options(bld):
+            fb.TransposeConvOptions.Start(bld)
+            fb.TransposeConvOptions.AddPadding(bld, SAME)
+            fb.TransposeConvOptions.AddStrideW(bld, 2)
+            fb.TransposeConvOptions.AddStrideH(bld, 2)
+            return fb.TransposeConvOptions.End(bld)
+        w.op(B.TRANSPOSE_CONV, [shape, wi, y, bi], [out], O.TransposeConvOptions, options)
+    return w, x, out
+
+
+def write_custom_tconv(folder, batch=2, seed=25):
+    """tfl_custom_tconv.tflite with the builtin twin's interpreter outputs as expected."""
+    w, x, y = tfl_custom_tconv(True)
+    path = os.path.join(folder, "tfl_custom_tconv.tflite")
+    with open(path, "wb") as f:
+        f.write(w.serialise([x], [y]))
+    tw, tx, ty = tfl_custom_tconv(False)
+    twin = tw.serialise([tx], [ty])
+    data = np.random.default_rng(seed).normal(0, 1, [batch] + w.shape(x)[1:]).astype(np.float32)
+    interp = Interpreter(model_content=twin, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp.allocate_tensors()
+    outs = []
+    for b in range(batch):  # the output shape is fixed at batch 1
+        interp.set_tensor(interp.get_input_details()[0]["index"], data[b:b + 1])
+        interp.invoke()
+        outs.append(interp.get_tensor(interp.get_output_details()[0]["index"]))
+    out = np.concatenate(outs)
+    np.save(os.path.join(folder, "tfl_custom_tconv.input.npy"), data)
+    np.save(os.path.join(folder, "tfl_custom_tconv.expected.npy"), out.astype(np.float32))
+    print(f"{path}: input {data.shape}, output {out.shape} (expected from the builtin TRANSPOSE_CONV twin)")
+
+
+def tfl_sparse(seed=15):
+    """DENSIFY of sparse FullyConnected weights: plain CSR and 1x4 blocks."""
+    w = Writer("tfl_sparse", seed)
+    x = w.tensor("input", [1, 4, 4, 3])
+    y = w.conv(x, 16, 3, 1, name="conv")
+    y = w.mean(y, keep=False, name="pool")
+    y = w.sparse_fc(y, 12, 1, "fc_csr")
+    y = w.sparse_fc(y, 6, 4, "fc_block")
+    return w, x, y
+
+
 def unsupported(seed=13):
     w = Writer("unsupported_op", seed)
     x = w.tensor("input", [1, 8, 8, 3])
     y = w.conv(x, 4, 3, 1, name="conv")
-    y = w.unary(B.TANH, y, "tanh")
+    y = w.unary(B.L2_NORMALIZATION, y, "l2norm")
     return w, x, y
 
 
 def write(builder, folder, name, batch, seed):
     w, x, y = builder()
+    if isinstance(y, list):
+        return write_outputs(w, x, y, folder, name, batch, seed)
     model = w.serialise([x], [y])
     path = os.path.join(folder, name + ".tflite")
     with open(path, "wb") as f:
@@ -365,10 +655,51 @@ def write(builder, folder, name, batch, seed):
     print(f"{path}: {len(model)} bytes, input {data.shape}, output {out.shape}")
 
 
+def write_outputs(w, x, ys, folder, name, batch, seed):
+    """Several outputs: NAME.expected.npz holds one array per output tensor name."""
+    model = w.serialise([x], ys)
+    path = os.path.join(folder, name + ".tflite")
+    with open(path, "wb") as f:
+        f.write(model)
+    shape = w.shape(x)
+    data = np.random.default_rng(seed).normal(0, 1, [batch] + shape[1:]).astype(np.float32)
+    interp = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp.allocate_tensors()
+    outs = {}
+    for b in range(batch):  # one image at a time: the heads' reshapes fix the batch at 1
+        interp.set_tensor(interp.get_input_details()[0]["index"], data[b:b + 1])
+        interp.invoke()
+        for d in interp.get_output_details():
+            outs.setdefault(d["name"], []).append(interp.get_tensor(d["index"]).astype(np.float32))
+    np.save(os.path.join(folder, name + ".input.npy"), data)
+    np.savez(os.path.join(folder, name + ".expected.npz"), **{k: np.concatenate(v) for k, v in outs.items()})
+    print(f"{path}: {len(model)} bytes, input {data.shape}, outputs {[np.concatenate(v).shape for v in outs.values()]}")
+
+
+NEW = {"tfl_real_ops": (tfl_real_ops, 2, 23), "tfl_sparse": (tfl_sparse, 2, 24)}
+
+
 def main():
-    folder = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+    args = sys.argv[1:]
+    only = None
+    if args[:1] == ["--only"]:
+        only, args = args[1].split(","), args[2:]
+    folder = args[0] if args else os.path.dirname(os.path.abspath(__file__))
+    for name, (builder, batch, seed) in NEW.items():
+        if only is None or name in only:
+            write(builder, folder, name, batch, seed)
+    if only is None or "tfl_custom_tconv" in only:
+        write_custom_tconv(folder)
+    if only is not None:
+        if "bad" in only:
+            write_bad(folder)
+        return
     write(mobilenet_v1_tfl, folder, "mobilenet_v1_tfl", 4, 21)
     write(mobilenet_v2_tfl_f16, folder, "mobilenet_v2_tfl_f16", 4, 22)
+    write_bad(folder)
+
+
+def write_bad(folder):
     w, x, y = unsupported()
     os.makedirs(os.path.join(folder, "bad"), exist_ok=True)
     with open(os.path.join(folder, "bad", "unsupported_op.tflite"), "wb") as f:

@@ -12,9 +12,11 @@ extension Step {
         case .sigmoid: return x.map { 1 / (1 + exp(-$0)) }
         case .hardSigmoid(let a, let b): return x.map { min(max(a * $0 + b, 0), 1) }
         case .hardSwish: return x.map { $0 * min(max($0 / 6 + 0.5, 0), 1) }
-        case .add, .mul, .div:
+        case .add, .sub, .mul, .div:
             let y = try engine.value(node.inputs[1], env)
             return binary(x, y, outShape: outShape)
+        case .elementwise, .prelu, .resize, .convTranspose, .depthToSpace, .slice:
+            return try executeResampling(x, env: env, engine: engine, outShape: outShape)
         case .globalAveragePool:
             let v = x.toNHWC()
             var out = [Float](repeating: 0, count: v.shape[1])
@@ -65,6 +67,7 @@ extension Step {
     func binary(_ a: Value, _ b: Value, outShape: [Int]) -> Value {
         let f: (Float, Float) -> Float = switch node.op {
         case .add: { $0 + $1 }
+        case .sub: { $0 - $1 }
         case .mul: { $0 * $1 }
         default: { $0 / $1 }
         }

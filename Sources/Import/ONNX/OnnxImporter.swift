@@ -23,13 +23,16 @@ public struct ImportError: Error, CustomStringConvertible, Sendable {
 
 /// Reads an ONNX model file into the IR.
 public enum OnnxImporter {
-    /// - Parameter inputShape: the input's full shape, required when the model leaves a
-    ///   dimension other than the batch free.
-    public static func load(_ url: URL, inputShape: [Int]? = nil) throws -> Graph {
-        try load(bytes: try ModelFile.read(url), file: url.lastPathComponent, directory: url.deletingLastPathComponent(), inputShape: inputShape)
+    /// - Parameters:
+    ///   - inputShape: the input's full shape (the budget's `inputShape`): overrides the model's.
+    ///   - dataShape: the shape of the data the model will run on: fixes dimensions the model
+    ///     leaves free (`[-1, 3, ?, ?]`), and nothing else.
+    public static func load(_ url: URL, inputShape: [Int]? = nil, dataShape: [Int]? = nil) throws -> Graph {
+        try load(bytes: try ModelFile.read(url), file: url.lastPathComponent, directory: url.deletingLastPathComponent(),
+                 inputShape: inputShape, dataShape: dataShape)
     }
 
-    public static func load(bytes: [UInt8], file: String, directory: URL, inputShape: [Int]? = nil) throws -> Graph {
+    public static func load(bytes: [UInt8], file: String, directory: URL, inputShape: [Int]? = nil, dataShape: [Int]? = nil) throws -> Graph {
         let model: OnnxModel
         do {
             model = try OnnxModel(decoding: ProtoReader(bytes: bytes))
@@ -40,7 +43,7 @@ public enum OnnxImporter {
         let opset = model.opsets[""] ?? model.opsets["ai.onnx"] ?? 0
         guard opset >= 1 else { throw ImportError(file: file, "the model imports no default ONNX opset") }
         var lowering = OnnxLowering(bytes: bytes, file: file, directory: directory, opset: opset)
-        return try lowering.lower(model.graph, inputShape: inputShape)
+        return try lowering.lower(model.graph, inputShape: inputShape, dataShape: dataShape)
     }
 }
 
@@ -65,7 +68,7 @@ struct OnnxLowering {
         self.opset = opset
     }
 
-    mutating func lower(_ g: OnnxGraph, inputShape: [Int]?) throws -> Graph {
+    mutating func lower(_ g: OnnxGraph, inputShape: [Int]?, dataShape: [Int]? = nil) throws -> Graph {
         graph.name = g.name.isEmpty ? (file as NSString).deletingPathExtension : g.name
         for t in g.initializers {
             do { consts[t.name] = try t.decode(bytes: bytes, modelDirectory: directory) } catch let e as ImportMessage {
@@ -78,7 +81,7 @@ struct OnnxLowering {
         }
         guard input.elemType == 1 else { throw ImportError(file: file, "input '\(input.name)' has element type \(input.elemType); only float32 inputs are supported") }
         graph.inputs = [input.name]
-        graph.shapes[input.name] = try resolveInputShape(input, override: inputShape)
+        graph.shapes[input.name] = try resolveInputShape(input, override: inputShape, data: dataShape)
 
         for (i, n) in g.nodes.enumerated() {
             let name = n.name.isEmpty ? "\(n.opType)_\(i)" : n.name
@@ -101,16 +104,19 @@ struct OnnxLowering {
         for (o, declared) in zip(graph.outputs, g.outputs.map(\.name)) where o != declared && graph.shapes[declared] == nil {
             if graph.outputs.filter({ $0 == o }).count == 1 { graph.renameTensor(o, to: declared) }
         }
-        graph.foldBatchNorms()
-        graph.removeUnused()
+        graph.simplify()
         return graph
     }
 
-    func resolveInputShape(_ input: OnnxValueInfo, override: [Int]?) throws -> [Int] {
+    func resolveInputShape(_ input: OnnxValueInfo, override: [Int]?, data: [Int]?) throws -> [Int] {
         guard let dims = input.dims else {
             if let override { return [1] + override.dropFirst() }
-            throw ImportError(file: file, "input '\(input.name)' has no shape; set inputShape in the budget")
+            if let data, data.count >= 2 { return [1] + data.dropFirst() }
+            throw ImportError(file: file, "input '\(input.name)' has no shape; give data (its x fixes the shape) or set inputShape in the budget")
         }
+        // Data of the input's rank fixes the free dimensions (a mismatch in a fixed one is left
+        // to the data check, which names the data file).
+        let data = data.flatMap { $0.count == dims.count && $0.allSatisfy({ $0 > 0 }) ? $0 : nil }
         if let override {
             guard override.count == dims.count else {
                 throw ImportError(file: file, "inputShape \(override) has rank \(override.count), input '\(input.name)' has rank \(dims.count)")
@@ -126,15 +132,18 @@ struct OnnxLowering {
             switch d {
             case .value(let v) where v > 0:
                 shape.append(i == 0 ? 1 : Int(v))
-            case .value(let v) where v < 0:
+            case .value(let v) where v < -1:
                 throw ImportError(file: file, "input '\(input.name)' has a negative dimension \(v) at axis \(i)")
-            default:
+            default:  // free: a name, no value, or -1 as Paddle writes it
                 if i == 0 { shape.append(1); continue }  // a free batch dimension runs one image at a time
-                guard let override, override[i] > 0 else {
+                if let override, override[i] > 0 {
+                    shape.append(override[i])
+                } else if let data {
+                    shape.append(data[i])
+                } else {
                     let label = if case .param(let p) = d { "'\(p)'" } else { "(unnamed)" }
-                    throw ImportError(file: file, "input '\(input.name)' has a free dimension \(label) at axis \(i); set inputShape in the budget")
+                    throw ImportError(file: file, "input '\(input.name)' has a free dimension \(label) at axis \(i); give data (the shape of its x fixes it) or set inputShape in the budget")
                 }
-                shape.append(override[i])
             }
         }
         if let override { shape = [1] + override.dropFirst() }
@@ -191,9 +200,11 @@ struct OnnxLowering {
         let op = try lowerOp(n, inNames: inNames, ins: ins, x: x)
         var inputs = [x]
         switch op {
-        case .conv, .fullyConnected, .batchNorm:
+        case .conv, .fullyConnected, .batchNorm, .convTranspose:
             inputs = try weightInputs(n, op: op, inNames: inNames, ins: ins, x: x, name: name)
-        case .add, .mul, .div:
+        case .prelu:
+            inputs = [x, try preluSlope(n, inNames: inNames, ins: ins, x: x, name: name)]
+        case .add, .sub, .mul, .div:
             inputs = try inNames.prefix(2).map { t in
                 if let c = consts[t] { return registerConstant(t, c) }
                 return t

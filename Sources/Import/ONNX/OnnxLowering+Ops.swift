@@ -8,7 +8,9 @@ extension OnnxLowering {
         "Conv", "BatchNormalization", "Relu", "Clip", "Add", "Mul", "Div", "Sigmoid", "HardSigmoid", "HardSwish",
         "GlobalAveragePool", "AveragePool", "MaxPool", "ReduceMean", "Flatten", "Reshape", "Transpose", "Gemm",
         "MatMul", "Softmax", "Pad", "Concat", "Identity", "Dropout", "Squeeze", "Unsqueeze", "Shape", "Gather",
-        "Cast", "Slice", "Constant",
+        "Cast", "Slice", "Constant", "Sub", "PRelu", "LeakyRelu", "Elu", "Tanh", "Exp", "Log", "Neg", "Abs", "Sqrt",
+        "Reciprocal", "Softplus", "Softsign", "Mish", "Gelu", "Floor", "Ceil", "Round", "Max", "Min", "Pow", "Resize",
+        "Upsample", "ConvTranspose", "DepthToSpace",
     ]
 
     func lowerOp(_ n: OnnxNode, inNames: [String], ins: [ConstTensor?], x: String) throws -> Op {
@@ -53,6 +55,7 @@ extension OnnxLowering {
         case "HardSigmoid": return .hardSigmoid(alpha: try attrFloat(n, "alpha", 0.2), beta: try attrFloat(n, "beta", 0.5))
         case "HardSwish": return .hardSwish
         case "Add": return .add
+        case "Sub": return .sub
         case "Mul": return .mul
         case "Div": return .div
         case "GlobalAveragePool":
@@ -132,9 +135,24 @@ extension OnnxLowering {
             return .pad(pads: pads.map { Int($0) }, value: value)
         case "Concat":
             return .concat(axis: try normAxis(try attrInt(n, "axis", nil), xs.count))
+        case "PRelu", "LeakyRelu", "Elu", "Tanh", "Exp", "Log", "Neg", "Abs", "Sqrt", "Reciprocal", "Softplus", "Softsign", "Mish",
+             "Gelu", "Floor", "Ceil", "Round", "Max", "Min", "Pow":
+            return try lowerElementwise(n, inNames: inNames, ins: ins, x: x)
+        case "Resize", "Upsample":
+            return try lowerResize(n, inNames: inNames, ins: ins, x: x)
+        case "ConvTranspose":
+            return try lowerConvTranspose(n, inNames: inNames, ins: ins, x: x)
+        case "DepthToSpace":
+            let b = try attrInt(n, "blocksize", nil)
+            guard b >= 1, b < 1 << 10 else { throw ImportMessage("blocksize \(b) must be positive") }
+            let mode = try attrString(n, "mode", "DCR")
+            guard let m = DepthToSpaceMode(rawValue: mode.lowercased()) else { throw ImportMessage("mode '\(mode)' must be DCR or CRD") }
+            return .depthToSpace(blockSize: Int(b), mode: m)
         case "Cast":
             throw ImportMessage("Cast of an activation to type \(try attrInt(n, "to", 0)) is not supported (only to float)")
-        case "Gather", "Slice", "Shape", "Constant":
+        case "Slice":
+            return try lowerSlice(n, inNames: inNames, ins: ins, x: x)
+        case "Gather", "Shape", "Constant":
             throw ImportMessage("\(n.opType) on activations is not supported (only on constant shape sub-graphs)")
         default:
             throw ImportMessage("op '\(n.opType)' is not supported. Supported ops: \(Self.supportedOps.joined(separator: ", "))")
@@ -145,7 +163,7 @@ extension OnnxLowering {
     /// alpha/beta applied; BatchNorm as per-channel scale and shift).
     mutating func weightInputs(_ n: OnnxNode, op: Op, inNames: [String], ins: [ConstTensor?], x: String, name: String) throws -> [String] {
         switch op {
-        case .conv:
+        case .conv, .convTranspose:
             var r = [x, registerConstant(inNames[1], ins[1]!)]
             if inNames.count > 2 && !inNames[2].isEmpty {
                 guard let b = ins[2] else { throw ImportMessage("the bias must be a constant") }

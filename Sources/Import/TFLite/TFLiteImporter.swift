@@ -6,8 +6,9 @@ import Graph
 /// TFLite images are NHWC; the IR's shapes are NCHW. Every rank-4 activation is mapped to its
 /// NCHW shape, weights are re-laid out (OHWI → OIHW, depthwise 1HWO → O1HW), axes of Mean, Pad,
 /// Concatenation and Softmax are mapped, and the graph is marked `.nhwc` so data files keep the
-/// model's own layout. A Reshape that flattens an NHWC image with more than one pixel is exact
-/// when a FullyConnected reads it: its weight columns are permuted to NCHW order.
+/// model's own layout. A Reshape of an image keeps TFLite's NHWC element order exactly: it becomes
+/// a Transpose to NHWC, the Reshape, and a Transpose back when the result is an image (a
+/// flatten into a FullyConnected then folds into its weight columns).
 public enum TFLiteImporter {
     public static func load(_ url: URL, inputShape: [Int]? = nil) throws -> Graph {
         let file = url.lastPathComponent
@@ -37,8 +38,6 @@ struct TFLiteLowering {
     var names: [String]
     /// Float constants decoded from buffers, in the file's layout, by tensor index.
     var consts: [Int: Tensor] = [:]
-    /// Rank-2 tensors holding an NHWC image flattened in NHWC order: (C, H, W) of the image.
-    var flattenedNHWC: [Int: (c: Int, h: Int, w: Int)] = [:]
 
     init(reader: FlatBufferReader, model: TFLiteModel, subgraph: TFLiteModel.SubGraph, file: String) {
         self.reader = reader
@@ -65,7 +64,7 @@ struct TFLiteLowering {
                 throw ImportError(file: file, "tensor \(i) '\(names[i])' names buffer \(t.buffer), the model has \(model.buffers.count)")
             }
             if !model.buffers[t.buffer].isEmpty {
-                do { consts[i] = try decodeConstant(i) } catch let e as Message {
+                do { consts[i] = try t.sparsity == nil ? decodeConstant(i) : decodeSparse(i) } catch let e as Message {
                     throw ImportError(file: file, "tensor \(i) '\(names[i])': \(e.text)")
                 }
             }
@@ -98,8 +97,11 @@ struct TFLiteLowering {
                 for t in op.inputs + op.outputs where t != -1 && !tensors.indices.contains(t) {
                     throw Message("tensor index \(t) is out of range (the subgraph has \(tensors.count) tensors)")
                 }
-                guard code.custom == nil else { throw Message("custom operators are not supported") }
-                try lowerOperator(op, code: code.builtin, index: k)
+                if let custom = code.custom {
+                    try lowerCustomOperator(op, name: custom)
+                } else {
+                    try lowerOperator(op, code: code.builtin, index: k)
+                }
             } catch let e as Message {
                 throw ImportError(file: file, node: outName, op: opName, "operator \(k): \(e.text)")
             } catch let e as GraphError {
@@ -112,12 +114,9 @@ struct TFLiteLowering {
             guard tensors.indices.contains(o), graph.nodes.contains(where: { $0.output == names[o] }) else {
                 throw ImportError(file: file, "graph output \(o) is a constant, the input, or never computed")
             }
-            if let f = flattenedNHWC[o], f.h * f.w > 1 {
-                throw ImportError(file: file, "graph output '\(names[o])' is an image flattened in NHWC order, which tinympq cannot reproduce")
-            }
             return names[o]
         }
-        graph.removeUnused()
+        graph.simplify()
         return graph
     }
 
@@ -208,13 +207,6 @@ struct TFLiteLowering {
         let out = op.outputs[0]
         let outName = names[out]
         let fileOut = subgraph.tensors[out].shape
-        let unary: Set<Int> = [19, 21, 117, 14]
-        for i in op.inputs where i >= 0 {
-            guard let f = flattenedNHWC[i], f.h * f.w > 1 else { continue }
-            if unary.contains(code) { flattenedNHWC[out] = f } else if code != 9 {
-                throw Message("reads '\(names[i])', an image flattened in NHWC order; only FULLY_CONNECTED (and activations before it) may read it")
-            }
-        }
 
         switch code {
         case 3, 4: // CONV_2D, DEPTHWISE_CONV_2D
@@ -249,7 +241,7 @@ struct TFLiteLowering {
         case 9: // FULLY_CONNECTED
             let xi = try input(0)
             var x = try activation(xi)
-            var w = try constant(try input(1), "weights")
+            let w = try constant(try input(1), "weights")
             guard w.shape.count == 2 else { throw Message("weights have shape \(w.shape), expected [out, in]") }
             if try optInt(1, size: 1, 0) != 0 { throw Message("shuffled weights formats are not supported") }
             let xs = graph.shape(x)
@@ -257,20 +249,14 @@ struct TFLiteLowering {
                 // TFLite flattens the input to [-1, in]; the IR's FullyConnected reads the last axis.
                 guard xs.reduce(1, *) == w.shape[1] else { throw Message("input \(xs) does not flatten to \(w.shape[1]) features") }
                 let flat = x + "/flatten"
-                try graph.append(Node(name: flat, op: .reshape(shape: [1, w.shape[1]]), inputs: [x], output: flat))
-                if xs.count == 4 { flattenedNHWC[xi] = (xs[1], xs[2], xs[3]) }
+                try reshapeInFileOrder(x, target: [1, w.shape[1]], out: flat)
                 x = flat
-            }
-            if let f = flattenedNHWC[xi], f.h * f.w > 1 {
-                // Columns in NHWC order (h, w, c) → the IR's NCHW order (c, h, w).
-                w = Tensor(shape: [w.shape[0], f.h, f.w, f.c], data: w.data).transposed([0, 3, 1, 2])
-                w = Tensor(shape: [w.shape[0], f.c * f.h * f.w], data: w.data)
             }
             var inputs = [x, addConstant(w, name: names[op.inputs[1]])]
             if op.inputs.count > 2, op.inputs[2] >= 0 { inputs.append(addConstant(try constant(op.inputs[2], "bias"), name: names[op.inputs[2]])) }
             try emit(.fullyConnected, inputs: inputs, out: outName, activation: try optInt(0, size: 1, 0))
 
-        case 0, 18: // ADD, MUL
+        case 0, 18, 41, 42: // ADD, MUL, SUB, DIV
             var inputs: [String] = []
             var rank = 0
             for n in 0..<2 where consts[try input(n)] == nil { rank = max(rank, graph.shape(try activation(try input(n))).count) }
@@ -279,7 +265,8 @@ struct TFLiteLowering {
                 let i = try input(n)
                 if let c = consts[i] { inputs.append(addConstant(broadcastConstant(c, rank: rank), name: names[i])) } else { inputs.append(try activation(i)) }
             }
-            try emit(code == 0 ? .add : .mul, inputs: inputs, out: outName, activation: try optInt(0, size: 1, 0))
+            let arith: [Int: Op] = [0: .add, 18: .mul, 41: .sub, 42: .div]
+            try emit(arith[code] ?? .add, inputs: inputs, out: outName, activation: try optInt(0, size: 1, 0))
 
         case 1, 17: // AVERAGE_POOL_2D, MAX_POOL_2D
             let x = try activation(try input(0))
@@ -314,21 +301,9 @@ struct TFLiteLowering {
             try emit(.pad(pads: begins + ends, value: value), inputs: [x], out: outName, activation: 0)
 
         case 22: // RESHAPE: the output tensor's static shape is the target
-            let xi = try input(0)
-            let x = try activation(xi)
-            let xs = graph.shape(x)
+            let x = try activation(try input(0))
             guard fileOut.count >= 1, fileOut.dropFirst().allSatisfy({ $0 > 0 }) else { throw Message("output shape \(fileOut) is not static") }
-            let target = [1] + fileOut.dropFirst()
-            let pixelsIn = xs.count == 4 ? xs[2] * xs[3] : 1, pixelsOut = target.count == 4 ? target[1] * target[2] : 1
-            if xs.count == 4 && target.count == 4 && pixelsIn * pixelsOut > 1 && logicalShape(target) != xs {
-                throw Message("a reshape between images \(xs) (NCHW) and \(target) (NHWC) reorders data; not supported")
-            }
-            if xs.count != 4 && target.count == 4 && pixelsOut > 1 { throw Message("reshaping \(xs) into an image \(target) is not supported") }
-            if xs.count == 4 && target.count != 4 && pixelsIn > 1 {
-                guard target.count == 2 else { throw Message("flattening an image into \(target) is not supported") }
-                flattenedNHWC[out] = (xs[1], xs[2], xs[3])
-            }
-            try emit(.reshape(shape: logicalShape(target)), inputs: [x], out: outName, activation: 0)
+            try reshapeInFileOrder(x, target: [1] + fileOut.dropFirst(), out: outName)
 
         case 25: // SOFTMAX
             let x = try activation(try input(0))
@@ -355,7 +330,7 @@ struct TFLiteLowering {
             consts[out] = c
 
         default:
-            throw Message("\(TFLiteModel.builtinName(code)) is not supported (supported: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MUL, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, PAD, PADV2, RESHAPE, SOFTMAX, CONCATENATION, RELU, RELU6, HARD_SWISH, LOGISTIC, DEQUANTIZE of float16)")
+            try lowerMoreOperator(op, code: code, out: out)
         }
         // The IR's shape must be the file's, in NCHW.
         if let s = graph.shapes[outName], consts[out] == nil, !fileOut.isEmpty, s != logicalShape([1] + fileOut.dropFirst()) {

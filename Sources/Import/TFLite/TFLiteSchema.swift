@@ -14,6 +14,8 @@ struct TFLiteModel {
         var type: Int
         var buffer: Int
         var name: String
+        /// `SparsityParameters` of a sparse constant (expanded by DENSIFY), when present.
+        var sparsity: FlatBufferReader.Table? = nil
     }
 
     struct Operator {
@@ -22,6 +24,8 @@ struct TFLiteModel {
         var outputs: [Int]
         /// The builtin options table (decoded per op by the importer), when present.
         var options: FlatBufferReader.Table?
+        /// The raw `custom_options` bytes of a custom operator.
+        var customOptions: Range<Int>? = nil
     }
 
     struct SubGraph {
@@ -52,13 +56,15 @@ struct TFLiteModel {
                 Tensor(shape: try r.int32s(tt, 0, "tensor \(i) shape") ?? [],
                        type: try r.int(tt, 1, size: 1, signed: true, default: 0),
                        buffer: try r.int(tt, 2, size: 4, signed: false, default: 0),
-                       name: try r.string(tt, 3, "tensor \(i) name") ?? "")
+                       name: try r.string(tt, 3, "tensor \(i) name") ?? "",
+                       sparsity: try r.subTable(tt, 6, "tensor \(i) sparsity"))
             }
             let ops = try r.tables(t, 3, "subgraph \(s) operators").enumerated().map { (i, ot) in
                 Operator(opcodeIndex: try r.int(ot, 0, size: 4, signed: false, default: 0),
                          inputs: try r.int32s(ot, 1, "operator \(i) inputs") ?? [],
                          outputs: try r.int32s(ot, 2, "operator \(i) outputs") ?? [],
-                         options: try r.subTable(ot, 4, "operator \(i) builtin_options"))
+                         options: try r.subTable(ot, 4, "operator \(i) builtin_options"),
+                         customOptions: try r.byteRange(ot, 5, "operator \(i) custom_options"))
             }
             return SubGraph(tensors: tensors, inputs: try r.int32s(t, 1, "subgraph inputs") ?? [],
                             outputs: try r.int32s(t, 2, "subgraph outputs") ?? [], operators: ops,

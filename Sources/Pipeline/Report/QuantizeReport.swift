@@ -66,6 +66,8 @@ public struct ValidationReport: Codable, Sendable {
     public var layerSQNR: [String: Double]
     public var maxAccuracyDrop: Double?
     public var passed: Bool
+    /// Every model output, named (the fields above are the first output's).
+    public var outputs: [ValidationResult.OutputResult]?
 
     public struct BiasCorrection: Codable, Sendable {
         public var top1AgreementWithout: Double
@@ -88,6 +90,7 @@ public struct ValidationReport: Codable, Sendable {
         layerSQNR = Dictionary(r.layers.map { ($0.tensor, $0.sqnrDB) }, uniquingKeysWith: { a, _ in a })
         maxAccuracyDrop = v.maxAccuracyDrop
         passed = v.passed
+        outputs = r.outputs
     }
 
     static func markdown(_ v: ValidateStage.Output) -> String {
@@ -112,6 +115,14 @@ public struct ValidationReport: Codable, Sendable {
         if let a0 = r0.accuracyQuantized, let a1 = r.accuracyQuantized, !v.synthetic { s += String(format: ", accuracy %.2f%% → %.2f%%", a0, a1) }
         s += "\n"
         if let gate = v.maxAccuracyDrop { s += "- accuracy gate (max drop \(gate) points): \(v.passed ? "passed" : "**FAILED**")\n" }
+        if let outs = r.outputs, outs.count > 1 {
+            s += "\nPer output (integer against float):\n\n"
+            let rows = outs.map { o in
+                ["`\(o.name)`", Markdown.shape(o.shape), o.kind.rawValue, o.top1Agreement.map { String(format: "%.2f%%", $0) } ?? "–",
+                 o.meanKL.map { String(format: "%.5f", $0) } ?? "–", String(format: "%.1f", o.sqnrDB), String(format: "%.4g", o.maxAbsError)]
+            }
+            s += Markdown.table(["output", "shape", "kind", "top-1 agreement", "KL", "SQNR dB", "max abs error"], rows, rightAligned: [3, 4, 5, 6])
+        }
         s += "\nPer-layer SQNR (dequantized integer activation against float; where error enters):\n\n"
         let rows = r.layers.map { ["`\($0.layer)`", $0.op, String($0.bits), String(format: "%.1f", $0.sqnrDB)] }
         s += Markdown.table(["layer", "op", "bits", "SQNR dB"], rows, rightAligned: [2, 3])

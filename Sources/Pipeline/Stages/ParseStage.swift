@@ -7,11 +7,12 @@ public enum ParseStage {
     public static let name = "parse"
     public static let number = 1
     /// Bump when what parse produces for the same file changes.
-    public static let implVersion = 2
+    public static let implVersion = 3
 
-    public static func run(model: URL, inputShape: [Int]?, log: StageLog) throws -> (Graph, GraphSummary) {
-        log.line("parsing \(model.lastPathComponent)" + (inputShape.map { " with inputShape \($0)" } ?? ""))
-        let graph = try ModelFile.load(model, inputShape: inputShape)
+    public static func run(model: URL, inputShape: [Int]?, dataShape: [Int]? = nil, log: StageLog) throws -> (Graph, GraphSummary) {
+        log.line("parsing \(model.lastPathComponent)" + (inputShape.map { " with inputShape \($0)" } ?? "")
+                 + (dataShape.map { "; data of shape \($0) fixes free input dimensions" } ?? ""))
+        let graph = try ModelFile.load(model, inputShape: inputShape, dataShape: dataShape)
         let summary = GraphSummary(graph, file: model.lastPathComponent)
         log.line("\(summary.nodes.count) nodes, \(summary.totals.params) parameters, \(summary.totals.macs) MACs, input \(summary.input.shape) (\(summary.layout.rawValue.uppercased()))")
         log.line("largest 8-bit activation: \(summary.totals.largestActivationBytes8) bytes; peak in+out of one op: \(summary.totals.peakInOutBytes8) bytes")
