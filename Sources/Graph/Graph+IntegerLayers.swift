@@ -45,7 +45,7 @@ extension Graph {
             case .fullyConnected:
                 let w = shape(n.inputs[1])
                 kind = .weighted(rows: w[0], rowLength: w[1], depthwise: false, kernelTaps: 1)
-            case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish: kind = .lookup
+            case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .elementwise: kind = .lookup
             case .add where hasConstantOperand(n), .mul where hasConstantOperand(n), .div where hasConstantOperand(n):
                 kind = .affine(channels: IntegerLayout.runs(shape(activationInputs(n).first ?? "")).runLength)
             case .maxPool, .reshape, .pad, .transpose: kind = .tied

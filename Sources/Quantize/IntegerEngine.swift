@@ -40,7 +40,7 @@ public final class IntegerEngine: Sendable {
     }
 
     /// Runs a float batch: quantizes each image, runs it, dequantizes the outputs (and applies
-    /// the host-side Softmax if the model left one). Returns one batched tensor per output.
+    /// the host-side Softmax to the output it belongs to, if the model left one). Returns one batched tensor per output.
     public func run(_ batch: Tensor, observe: ((String, Tensor) -> Void)? = nil) throws -> [Tensor] {
         var results: [[Tensor]] = []
         for b in 0..<batch.shape[0] {
@@ -48,10 +48,10 @@ public final class IntegerEngine: Sendable {
             if let observe {
                 for l in model.layers { if let t = model.tensors[l.output], let bytes = env[l.output] { observe(l.output, dequantize(bytes, t)) } }
             }
-            results.append(try model.outputs.map { name in
+            results.append(try model.outputs.enumerated().map { o, name in
                 guard let t = model.tensors[name], let bytes = env[name] else { throw QuantizeError(node: name, op: "Output", "not computed") }
                 var y = dequantize(bytes, t)
-                if let axis = model.outputSoftmaxAxis { y = softmax(y, axis: axis) }
+                if let axis = model.outputSoftmaxAxis, o == model.outputSoftmaxIndex { y = softmax(y, axis: axis) }
                 return y
             })
         }

@@ -75,11 +75,21 @@ public struct QuantizedModel: Codable, Sendable {
     public var layers: [QLayer]
     /// A trailing float Softmax was left to the host: outputs are its (dequantized) logits.
     public var outputSoftmaxAxis: Int?
+    /// The output (logits) the host-side Softmax applies to; the other outputs are returned as
+    /// they are. (nil in models saved before it was recorded: then the first output.)
+    public var outputSoftmaxTensor: String?
     /// What the quantizer adjusted so real weights fit (dead channels, biases beyond int32,
     /// zero-range outputs), one line each naming the node and channels.
     public var notes: [String] = []
 
     public func tensor(_ name: String) -> QTensor? { tensors[name] }
+
+    /// The index in `outputs` of the output the host-side Softmax applies to, if any.
+    public var outputSoftmaxIndex: Int? {
+        guard outputSoftmaxAxis != nil else { return nil }
+        guard let t = outputSoftmaxTensor else { return 0 }
+        return outputs.firstIndex(of: t)
+    }
 
     /// Bytes of every layer's parameters (the emitted blob's size).
     public var parameterBytes: Int { layers.reduce(0) { $0 + $1.op.parameterBytes } }

@@ -66,6 +66,7 @@ struct Builder {
         let fused = graph.fusedActivations()
         let skip = Set(fused.values.map(\.activation))
         var softmaxAxis: Int? = nil
+        var softmaxTensor: String? = nil
         var outputs = graph.outputs
         for (i, n) in graph.nodes.enumerated() where !skip.contains(i) {
             var node = n
@@ -77,6 +78,7 @@ struct Builder {
             if case .softmax(let axis) = node.op, graph.outputs.contains(node.output), i == graph.nodes.count - 1 {
                 // A trailing Softmax stays on the host: the integer model ends at its logits.
                 softmaxAxis = axis
+                softmaxTensor = node.inputs[0]
                 outputs = outputs.map { $0 == node.output ? node.inputs[0] : $0 }
                 continue
             }
@@ -91,6 +93,7 @@ struct Builder {
         }
         var model = QuantizedModel(name: graph.name, input: input, outputs: outputs, tensors: tensors, layers: layers, outputSoftmaxAxis: softmaxAxis)
         model.notes = notes
+        model.outputSoftmaxTensor = softmaxTensor
         return model
     }
 
@@ -140,7 +143,7 @@ struct Builder {
         case .reshape(let shape): try QReshape.lower(n, shape: shape, in: &self)
         case .transpose(let perm): try QReshape.lowerTranspose(n, perm: perm, in: &self)
         case .pad(let pads, let value): try QPad.lower(n, pads: pads, value: value, in: &self)
-        case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish: try QLookup.lower(n, in: &self)
+        case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .elementwise: try QLookup.lower(n, in: &self)
         default: throw fail(n, "has no integer implementation in tinympq yet")
         }
     }

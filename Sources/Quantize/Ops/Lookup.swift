@@ -21,23 +21,24 @@ public struct QLookup: IntegerOp {
         inputs[0].codes.map { table[Int($0 - inputMin)] }
     }
 
-    /// The float function of an element-wise graph op, and whether its output can be negative.
-    static func function(_ op: Op) -> (f: (Float) -> Float, signed: Bool)? {
-        switch op {
-        case .relu: return ({ Swift.max($0, 0) }, false)
-        case .clip(let lo, let hi): return ({ Swift.min(Swift.max($0, lo), hi) }, lo < 0)
-        case .sigmoid: return ({ 1 / (1 + exp(-$0)) }, false)
-        case .hardSigmoid(let a, let b): return ({ Swift.min(Swift.max(a * $0 + b, 0), 1) }, false)
-        case .hardSwish: return ({ $0 * Swift.min(Swift.max($0 / 6 + 0.5, 0), 1) }, true)
-        default: return nil
-        }
+    /// The float function of an element-wise graph op (relu, clip, sigmoid, hard-sigmoid,
+    /// hard-swish or any fused `elementwise` tree), and whether its output can be negative
+    /// (outputs that cannot are stored unsigned).
+    static func function(_ op: Op) -> (f: ScalarFunction, signed: Bool)? {
+        guard let f = ScalarFunction.of(op) else { return nil }
+        return (f, !f.isNonNegative)
     }
 
     static func lower(_ n: Node, in b: inout Builder) throws {
         let x = try b.inputTensor(n, 0)
         guard let (f, signed) = function(n.op) else { throw b.fail(n, "has no lookup-table implementation") }
         let out = try b.calibrated(n.output, signed: signed, bits: b.policy.activationBits(n.output))
-        let table = (x.quant.qmin...x.quant.qmax).map { out.quant.quantize(f(x.quant.dequantize(Int32($0)))) }
+        guard x.quant.bits <= 8 else { throw b.fail(n, "input '\(x.name)' has \(x.quant.bits) bits; a lookup table takes at most 8") }
+        let table = (x.quant.qmin...x.quant.qmax).map { code -> Int32 in
+            let y = f(x.quant.dequantize(Int32(code)))
+            // NaN (log or sqrt of a negative code) becomes the code of 0.
+            return out.quant.quantize(y.isNaN ? 0 : y)
+        }
         b.add(n, .lookup(QLookup(table: table, inputMin: Int32(x.quant.qmin))), inputs: [x.name], output: out)
     }
 }
