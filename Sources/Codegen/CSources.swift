@@ -93,6 +93,7 @@ struct CSources {
         /* \(id): one call per layer, arena offsets fixed by the planner the search used. */
         #include "\(id).h"
         #include "nnk.h"
+        #include "nnk_extra.h"
 
         extern const uint8_t nn_params[\(max(blob.count, 1))];
         #define P32(offset) ((const int32_t *)(const void *)(nn_params + (offset)))

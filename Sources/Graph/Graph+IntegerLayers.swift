@@ -7,7 +7,8 @@ public struct IntegerLayerSpec: Sendable, Equatable {
         /// An element-wise function on a lookup table of 2^b_in entries.
         case lookup
         /// An activation with a scalar or per-channel constant (Add, Mul, Div): int32 weight,
-        /// bias, multiplier and shift per channel.
+        /// bias, multiplier and shift per channel; PReLU: positive and negative multiplier and
+        /// shift per channel.
         case affine(channels: Int)
         /// Output shares the input's quantization (max pool, reshape, pad).
         case tied
@@ -48,6 +49,8 @@ extension Graph {
             case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .elementwise: kind = .lookup
             case .add where hasConstantOperand(n), .mul where hasConstantOperand(n), .div where hasConstantOperand(n):
                 kind = .affine(channels: IntegerLayout.runs(shape(activationInputs(n).first ?? "")).runLength)
+            case .prelu:
+                kind = .affine(channels: IntegerLayout.runs(shape(n.inputs[0])).runLength)
             case .maxPool, .reshape, .pad, .transpose: kind = .tied
             case .softmax where i == nodes.count - 1 && outputs.contains(n.output): kind = .hostSoftmax
             default: kind = .plain

@@ -144,6 +144,7 @@ struct Builder {
         case .transpose(let perm): try QReshape.lowerTranspose(n, perm: perm, in: &self)
         case .pad(let pads, let value): try QPad.lower(n, pads: pads, value: value, in: &self)
         case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .elementwise: try QLookup.lower(n, in: &self)
+        case .prelu: try QPReLU.lower(n, clamp: clamp, in: &self)
         default: throw fail(n, "has no integer implementation in tinympq yet")
         }
     }

@@ -70,6 +70,7 @@ public enum QOp: Codable, Sendable {
     case pad(QPad)
     case reshape(QReshape)
     case channelAffine(QChannelAffine)
+    case prelu(QPReLU)
 
     /// The op's implementation: the one switch over the cases.
     public var op: any IntegerOp {
@@ -85,6 +86,7 @@ public enum QOp: Codable, Sendable {
         case .pad(let o): return o
         case .reshape(let o): return o
         case .channelAffine(let o): return o
+        case .prelu(let o): return o
         }
     }
 
