@@ -132,7 +132,7 @@ public enum ProjectBuild {
     public static let commonFlags = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-fno-strict-aliasing", "-Iinclude", "-Isrc"]
 
     public static func sources(_ p: CProject) -> [String] {
-        ["src/\(p.identifier).c", "src/params.c", "src/nnk.c", "test/main.c", "test/vectors.c"]
+        p.sources
     }
 
     public struct HostResult: Sendable, Codable {
@@ -189,9 +189,8 @@ public enum ProjectBuild {
             log("\(t.name): skipped, arm-none-eabi-gcc is not installed (scripts/deps.sh installs it)")
             return TargetResult(target: t.name, built: false, ran: false, bitExact: false, sections: [:], skipped: "arm-none-eabi-gcc not installed")
         }
-        let stack = t.stackBytes ?? 8192
-        let flash = flashBudget + (t.codeBytes ?? 65536) + p.vectorBytes
-        let ram = ramBudget + stack + p.outputBytes + 4 * p.layers + 1024
+        let regions = LinkerRegions(p, t, flashBudget: flashBudget, ramBudget: ramBudget)
+        let (flash, ram, stack) = (regions.flash, regions.ram, regions.stack)
         let ld = String(decoding: try Data(contentsOf: dir.appendingPathComponent("port/cortex-m/link.ld.in")), as: UTF8.self)
             .replacingOccurrences(of: "@FLASH@", with: String(flash)).replacingOccurrences(of: "@RAM@", with: String(ram))
             .replacingOccurrences(of: "@STACK@", with: String(stack))

@@ -1,3 +1,5 @@
+import Graph
+
 /// Places activation buffers in one static arena, TFLM's greedy way:
 ///
 /// 1. Sort buffers by size, largest first (ties: earlier first use, then index).
@@ -25,10 +27,10 @@ public struct ArenaPlan: Sendable, Equatable {
     public var peakStep: Int
 
     /// Arena alignment of every buffer (bytes).
-    public static let alignment = 4
+    public static let alignment = IntegerLayout.arenaAlignment
 
     public init(buffers input: [(name: String, size: Int, first: Int, last: Int)]) {
-        let aligned = input.map { (name: $0.name, size: ($0.size + Self.alignment - 1) / Self.alignment * Self.alignment, first: $0.first, last: $0.last) }
+        let aligned = input.map { (name: $0.name, size: IntegerLayout.aligned($0.size), first: $0.first, last: $0.last) }
         func place(_ order: [Int]) -> [Buffer] {
             var placed: [Buffer] = []
             for i in order {
@@ -60,14 +62,31 @@ public struct ArenaPlan: Sendable, Equatable {
         let placed = extent(byFirstUse) < extent(bySize) ? byFirstUse : bySize
         buffers = input.indices.map { i in placed.first { $0.name == aligned[i].name && $0.first == aligned[i].first }! }
         arenaBytes = placed.map { $0.offset + $0.size }.max() ?? 0
-        let lastStep = aligned.map(\.last).max() ?? 0
-        var best = 0, bestStep = 0
-        for s in 0...max(lastStep, 0) {
-            let live = aligned.filter { $0.first <= s && s <= $0.last }.reduce(0) { $0 + $1.size }
-            if live > best { best = live; bestStep = s }
-        }
+        let (best, bestStep) = Self.peakLive(aligned.map { (size: $0.size, first: $0.first, last: $0.last) })
         lowerBound = best
         peakStep = bestStep
+    }
+
+    /// The live-bytes bound: max over steps of the summed sizes of the buffers live at that step
+    /// (lifetimes inclusive), and the first step where it is reached. The one computation of it:
+    /// the planner reports it, the memory model and the searchers' index ask it.
+    /// - Complexity: O(buffers + steps).
+    public static func peakLive(_ buffers: [(size: Int, first: Int, last: Int)]) -> (bytes: Int, step: Int) {
+        let steps = (buffers.map(\.last).max() ?? 0) + 2
+        var delta = [Int](repeating: 0, count: Swift.max(steps, 2))
+        for b in buffers {
+            delta[b.first] += b.size
+            delta[b.last + 1] -= b.size
+        }
+        var live = 0, best = 0, bestStep = 0
+        for (s, d) in delta.enumerated() {
+            live += d
+            if live > best {
+                best = live
+                bestStep = s
+            }
+        }
+        return (best, bestStep)
     }
 
     /// True when two buffers that are alive at the same step share bytes (must never happen).

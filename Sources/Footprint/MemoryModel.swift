@@ -14,6 +14,9 @@ public struct MemoryModel: Sendable {
     public let tensors: [String]
     /// Tensor → the tensor whose bits it uses (tied outputs follow their input).
     public let bitsSource: [String: String]
+    /// Tensors stored under another shape than their logical one: an image transposed to NHWC
+    /// is a re-view of its NHWC storage, [1, H·W, C].
+    public let storedShapes: [String: [Int]]
     /// Per-step lifetimes (step 0 = the input is written; step i+1 = layer i runs).
     let lifetimes: [String: (first: Int, last: Int)]
 
@@ -37,6 +40,11 @@ public struct MemoryModel: Sendable {
         }
         self.tensors = tensors
         self.bitsSource = source
+        var stored: [String: [Int]] = [:]
+        for n in graph.nodes {
+            if case .transpose(let perm) = n.op, perm == [0, 2, 3, 1], case let s = graph.shape(n.output), s.count == 4 { stored[n.output] = [1, s[1] * s[2], s[3]] }
+        }
+        self.storedShapes = stored
         self.lifetimes = life
     }
 
@@ -58,10 +66,16 @@ public struct MemoryModel: Sendable {
     public func layerFlash(_ l: IntegerLayerSpec, weightBits: Int, inputBits: Int) -> Int {
         switch l.kind {
         case .weighted(let rows, let len, _, _):
-            return rows * ((len * weightBits + 7) / 8) + 12 * graph.outputChannels(l)
-        case .lookup: return 1 << inputBits
+            return IntegerLayout.weightedLayerBytes(rows: rows, rowLength: len, weightBits: weightBits, channels: graph.outputChannels(l))
+        case .lookup: return IntegerLayout.lookupTableBytes(inputBits: inputBits)
+        case .affine(let channels): return IntegerLayout.affineLayerBytes(channels: channels)
         default: return 0
         }
+    }
+
+    /// Arena bytes of one activation tensor at `bits` (packed, aligned).
+    public func bufferBytes(_ tensor: String, bits: Int) -> Int {
+        IntegerLayout.aligned(IntegerLayout.packedBytes(shape: storedShapes[tensor] ?? graph.shape(tensor), bits: bits))
     }
 
     /// The arena for the given activation bits.
@@ -69,7 +83,7 @@ public struct MemoryModel: Sendable {
         let tb = tensorBits(activationBits)
         return ArenaPlan(buffers: tensors.map { t in
             let lt = lifetimes[t] ?? (0, 0)
-            return (name: t, size: graph.packedTensorBytes(t, bits: tb[t] ?? 8), first: lt.first, last: lt.last)
+            return (name: t, size: bufferBytes(t, bits: tb[t] ?? 8), first: lt.first, last: lt.last)
         })
     }
 
@@ -77,19 +91,9 @@ public struct MemoryModel: Sendable {
     /// cheap enough for per-step checks inside a search.
     public func liveBound(activationBits: (String) -> Int) -> Int {
         let tb = tensorBits(activationBits)
-        var delta = [Int](repeating: 0, count: steps + 2)
-        for t in tensors {
-            guard let lt = lifetimes[t] else { continue }
-            let size = (graph.packedTensorBytes(t, bits: tb[t] ?? 8) + ArenaPlan.alignment - 1) / ArenaPlan.alignment * ArenaPlan.alignment
-            delta[lt.first] += size
-            delta[lt.last + 1] -= size
-        }
-        var live = 0, best = 0
-        for d in delta {
-            live += d
-            best = max(best, live)
-        }
-        return best
+        return ArenaPlan.peakLive(tensors.compactMap { t in
+            lifetimes[t].map { (size: bufferBytes(t, bits: tb[t] ?? 8), first: $0.first, last: $0.last) }
+        }).bytes
     }
 
     /// Tensors live at each step (for the exact RAM search and the live-bytes lower bound).

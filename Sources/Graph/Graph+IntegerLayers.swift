@@ -6,6 +6,10 @@ public struct IntegerLayerSpec: Sendable, Equatable {
         case weighted(rows: Int, rowLength: Int, depthwise: Bool, kernelTaps: Int)
         /// An element-wise function on a lookup table of 2^b_in entries.
         case lookup
+        /// An activation with a scalar or per-channel constant (Add, Mul, Div): int32 weight,
+        /// bias, multiplier and shift per channel; PReLU: positive and negative multiplier and
+        /// shift per channel.
+        case affine(channels: Int)
         /// Output shares the input's quantization (max pool, reshape, pad).
         case tied
         /// Anything else with its own output quantization (add, pools, channel mul).
@@ -36,14 +40,18 @@ extension Graph {
             case .conv(let c):
                 let w = shape(n.inputs[1])
                 let x = shape(n.inputs[0])
-                let dw = c.group > 1 && c.group == x[1] && w[0] == x[1]
-                kind = dw ? .weighted(rows: w[2] * w[3], rowLength: w[0], depthwise: true, kernelTaps: w[2] * w[3])
-                    : .weighted(rows: w[0], rowLength: w[1] * w[2] * w[3], depthwise: false, kernelTaps: w[2] * w[3])
+                let dw = IntegerLayout.isDepthwise(groups: c.group, inputChannels: x[1], outputChannels: w[0])
+                let (rows, len) = IntegerLayout.convWeightRows(outputChannels: w[0], inputChannelsPerGroup: w[1], kernelTaps: w[2] * w[3], depthwise: dw)
+                kind = .weighted(rows: rows, rowLength: len, depthwise: dw, kernelTaps: w[2] * w[3])
             case .fullyConnected:
                 let w = shape(n.inputs[1])
                 kind = .weighted(rows: w[0], rowLength: w[1], depthwise: false, kernelTaps: 1)
-            case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish: kind = .lookup
-            case .maxPool, .reshape, .pad: kind = .tied
+            case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .elementwise: kind = .lookup
+            case .add where hasConstantOperand(n), .mul where hasConstantOperand(n), .div where hasConstantOperand(n):
+                kind = .affine(channels: IntegerLayout.runs(shape(activationInputs(n).first ?? "")).runLength)
+            case .prelu:
+                kind = .affine(channels: IntegerLayout.runs(shape(n.inputs[0])).runLength)
+            case .maxPool, .reshape, .pad, .transpose: kind = .tied
             case .softmax where i == nodes.count - 1 && outputs.contains(n.output): kind = .hostSoftmax
             default: kind = .plain
             }
@@ -51,6 +59,9 @@ extension Graph {
         }
         return out
     }
+
+    /// Whether an element-wise node has a constant operand (an affine layer when integer).
+    public func hasConstantOperand(_ n: Node) -> Bool { n.inputs.contains(where: isConstant) }
 
     /// Output channels of a weighted layer (the per-channel parameter count).
     public func outputChannels(_ spec: IntegerLayerSpec) -> Int {
@@ -60,9 +71,5 @@ extension Graph {
 
     /// Packed storage of a tensor at `bits`: NHWC runs (pixels) of channels, each run padded to a
     /// whole byte; non-image tensors: one run per row of the last axis.
-    public func packedTensorBytes(_ tensor: String, bits: Int) -> Int {
-        let s = shape(tensor)
-        let (runs, len) = s.count == 4 ? (s[2] * s[3], s[1]) : (s.dropLast().reduce(1, *), s.last ?? 1)
-        return runs * ((len * bits + 7) / 8)
-    }
+    public func packedTensorBytes(_ tensor: String, bits: Int) -> Int { IntegerLayout.packedBytes(shape: shape(tensor), bits: bits) }
 }

@@ -20,9 +20,9 @@ extension Graph {
             switch n.op {
             case .conv:
                 let w = shape(n.inputs[1])
-                macs = out.reduce(1, *) * w[1] * w[2] * w[3]
+                macs = IntegerLayout.macs(outputElements: out.reduce(1, *), rowLength: w[1] * w[2] * w[3])
             case .fullyConnected:
-                macs = out.reduce(1, *) * shape(n.inputs[1])[1]
+                macs = IntegerLayout.macs(outputElements: out.reduce(1, *), rowLength: shape(n.inputs[1])[1])
             case .convTranspose:
                 // Every input element meets cout/group · kh · kw weights.
                 let w = shape(n.inputs[1])

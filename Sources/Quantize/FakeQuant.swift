@@ -28,11 +28,18 @@ public enum FakeQuant {
         return Tensor(shape: w.shape, data: codes.indices.map { Float(Double(codes[$0]) * scales[$0 / per]) })
     }
 
+    /// The smallest activation range (max |x|) a grid is made for: tensors that calibrate to
+    /// zero (dead branches) or to denormals get this one, so requantization factors stay finite.
+    public static let minimumRange: Float = 1e-6
+
     /// The grid of an activation tensor at `bits`, clipped for least squared error on the
     /// calibration samples.
     public static func activation(_ s: TensorStats, signed: Bool, bits: Int) -> ActivationQuant {
-        let maxAbs = signed ? Swift.max(abs(s.min), abs(s.max)) : Swift.max(s.max, 0)
-        let alpha = RangeSearch.activationClip(s.samples, bits: bits, signed: signed, maxAbs: maxAbs)
+        var maxAbs = signed ? Swift.max(abs(s.min), abs(s.max)) : Swift.max(s.max, 0)
+        // A constant-zero, denormal or non-finite range gets the smallest sensible grid.
+        if !maxAbs.isFinite || maxAbs < minimumRange { maxAbs = minimumRange }
+        let samples = s.samples.allSatisfy(\.isFinite) ? s.samples : s.samples.filter(\.isFinite)
+        let alpha = RangeSearch.activationClip(samples, bits: bits, signed: signed, maxAbs: maxAbs)
         let qmax = signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1
         return ActivationQuant(bits: bits, signed: signed, scale: Swift.max(Double(alpha) / Double(qmax), 1e-12))
     }

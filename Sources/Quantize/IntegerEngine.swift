@@ -11,32 +11,13 @@ import Kernels
 public final class IntegerEngine: Sendable {
     public let model: QuantizedModel
     public let threads: Int
-    /// Unpacked weights per layer index (OHWI for convolutions, [out][in] for fully connected).
-    let weights: [Int: [Int32]]
+    /// What each layer's `prepare` unpacked once (weights), by layer index.
+    let prepared: [[Int32]]
 
     public init(model: QuantizedModel, threads: Int = 1) throws {
         self.model = model
         self.threads = max(1, threads)
-        var w: [Int: [Int32]] = [:]
-        for (i, l) in model.layers.enumerated() {
-            switch l.op {
-            case .conv(let c):
-                let g = c.geometry
-                let cinG = g.inC / c.groups
-                if c.depthwise {
-                    let hwc = unpack(c.weights, runs: g.kH * g.kW, runLength: g.outC, bits: c.weightBits, signed: true)
-                    var ohwi = [Int32](repeating: 0, count: hwc.count)
-                    for k in 0..<(g.kH * g.kW) { for ch in 0..<g.outC { ohwi[ch * g.kH * g.kW + k] = hwc[k * g.outC + ch] } }
-                    w[i] = ohwi
-                } else {
-                    w[i] = unpack(c.weights, runs: g.outC, runLength: g.kH * g.kW * cinG, bits: c.weightBits, signed: true)
-                }
-            case .fullyConnected(let f):
-                w[i] = unpack(f.weights, runs: f.outC, runLength: f.inC, bits: f.weightBits, signed: true)
-            default: break
-            }
-        }
-        weights = w
+        prepared = model.layers.map { $0.op.op.prepare() }
     }
 
     /// Quantizes a float input image ([1, ...]) to packed codes.
@@ -59,7 +40,7 @@ public final class IntegerEngine: Sendable {
     }
 
     /// Runs a float batch: quantizes each image, runs it, dequantizes the outputs (and applies
-    /// the host-side Softmax if the model left one). Returns one batched tensor per output.
+    /// the host-side Softmax to the output it belongs to, if the model left one). Returns one batched tensor per output.
     public func run(_ batch: Tensor, observe: ((String, Tensor) -> Void)? = nil) throws -> [Tensor] {
         var results: [[Tensor]] = []
         for b in 0..<batch.shape[0] {
@@ -67,10 +48,10 @@ public final class IntegerEngine: Sendable {
             if let observe {
                 for l in model.layers { if let t = model.tensors[l.output], let bytes = env[l.output] { observe(l.output, dequantize(bytes, t)) } }
             }
-            results.append(try model.outputs.map { name in
+            results.append(try model.outputs.enumerated().map { o, name in
                 guard let t = model.tensors[name], let bytes = env[name] else { throw QuantizeError(node: name, op: "Output", "not computed") }
                 var y = dequantize(bytes, t)
-                if let axis = model.outputSoftmaxAxis { y = softmax(y, axis: axis) }
+                if let axis = model.outputSoftmaxAxis, o == model.outputSoftmaxIndex { y = softmax(y, axis: axis) }
                 return y
             })
         }
@@ -91,71 +72,11 @@ public final class IntegerEngine: Sendable {
 
     func execute(_ index: Int, _ l: QLayer, _ env: [String: [UInt8]]) throws -> [UInt8] {
         guard let out = model.tensors[l.output] else { throw QuantizeError(node: l.name, op: l.op.name, "output tensor missing") }
-        let (xt, x) = try codes(l.inputs[0], env)
-        var y = [Int32](repeating: 0, count: out.count)
-        switch l.op {
-        case .conv(let c):
-            let w = weights[index] ?? []
-            x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in
-                c.bias.withUnsafeBufferPointer { bp in c.multiplier.withUnsafeBufferPointer { mp in c.shift.withUnsafeBufferPointer { tp in
-                    y.withUnsafeMutableBufferPointer { yp in
-                        integerConv2d(input: xp.baseAddress!, g: c.geometry, groups: c.groups, padValue: c.padValue, weights: wp.baseAddress!,
-                                      bias: bp.baseAddress!, multiplier: mp.baseAddress!, shift: tp.baseAddress!, lo: c.lo, hi: c.hi,
-                                      output: yp.baseAddress!, threads: threads)
-                    }
-                } } }
-            } }
-        case .fullyConnected(let f):
-            let w = weights[index] ?? []
-            x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in
-                f.bias.withUnsafeBufferPointer { bp in f.multiplier.withUnsafeBufferPointer { mp in f.shift.withUnsafeBufferPointer { tp in
-                    y.withUnsafeMutableBufferPointer { yp in
-                        integerFullyConnected(input: xp.baseAddress!, rows: x.count / f.inC, inC: f.inC, outC: f.outC, weights: wp.baseAddress!,
-                                              bias: bp.baseAddress!, multiplier: mp.baseAddress!, shift: tp.baseAddress!, lo: f.lo, hi: f.hi,
-                                              output: yp.baseAddress!)
-                    }
-                } } }
-            } }
-        case .add(let m1, let m2, let t, let lo, let hi):
-            let (_, b) = try codes(l.inputs[1], env)
-            let count = y.count
-            x.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in y.withUnsafeMutableBufferPointer { yp in
-                integerAdd(a: ap.baseAddress!, b: bp.baseAddress!, count: count, m1: m1, m2: m2, shift: t, lo: lo, hi: hi, output: yp.baseAddress!)
-            } } }
-        case .channelMul(let m, let t, let lo, let hi):
-            let (_, g) = try codes(l.inputs[1], env)
-            x.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { gp in y.withUnsafeMutableBufferPointer { yp in
-                integerChannelMul(x: xp.baseAddress!, gate: gp.baseAddress!, pixels: xt.runs, channels: xt.runLength, multiplier: m, shift: t,
-                                  lo: lo, hi: hi, output: yp.baseAddress!)
-            } } }
-        case .concat(let ms, let ts, let lo, let hi):
-            var offset = 0
-            for (i, name) in l.inputs.enumerated() {
-                let (it, codes) = try codes(name, env)
-                codes.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
-                    integerConcatPart(x: xp.baseAddress!, runs: it.runs, inLength: it.runLength, multiplier: ms[i], shift: ts[i], lo: lo, hi: hi,
-                                      output: yp.baseAddress!, outLength: out.runLength, offset: offset)
-                } }
-                offset += it.runLength
-            }
-        case .averagePool(let g, let m, let t, let lo, let hi):
-            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
-                integerAveragePool(input: xp.baseAddress!, g: g, multiplier: m, shift: t, lo: lo, hi: hi, output: yp.baseAddress!)
-            } }
-        case .maxPool(let g):
-            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in integerMaxPool(input: xp.baseAddress!, g: g, output: yp.baseAddress!) } }
-        case .lookup(let table, let inputMin):
-            for i in 0..<x.count { y[i] = table[Int(x[i] - inputMin)] }
-        case .pad(let pads, let value):
-            let (h, w, c) = (xt.shape[2], xt.shape[3], xt.shape[1])
-            let ow = out.shape[3]
-            for i in 0..<y.count { y[i] = value }
-            for iy in 0..<h { for ix in 0..<w { for ch in 0..<c {
-                y[((iy + pads[0]) * ow + ix + pads[1]) * c + ch] = x[(iy * w + ix) * c + ch]
-            } } }
-        case .reshape(let fromNHWC):
-            y = fromNHWC ? nhwcToNCHW(x, xt.shape) : x
+        let inputs = try l.inputs.map { name -> OpInput in
+            let (t, c) = try codes(name, env)
+            return OpInput(tensor: t, codes: c)
         }
+        let y = try l.op.op.evaluate(inputs, output: out, prepared: prepared[index], threads: threads)
         return pack(y, runs: out.runs, runLength: out.runLength, bits: out.quant.bits)
     }
 }

@@ -80,8 +80,8 @@ public enum Validator {
                 perOut[o].add(yfs[o], yqs[o], softmaxApplied: soft, classes: isClassOutput(graph, output: o, softmaxApplied: soft))
             }
             let yf = yfs[0], yq = yqs[0]
-            let pf = probabilities(yf, softmaxApplied: model.outputSoftmaxAxis != nil)
-            let pq = probabilities(yq, softmaxApplied: model.outputSoftmaxAxis != nil)
+            let pf = probabilities(yf, softmaxApplied: model.outputSoftmaxIndex == 0)
+            let pq = probabilities(yq, softmaxApplied: model.outputSoftmaxIndex == 0)
             let tf = argmax(pf), tq = argmax(pq)
             if tf == tq { agree1 += 1 }
             if pf.count >= 5 {
@@ -122,9 +122,9 @@ public enum Validator {
     }
 
     /// Whether output `o` already is a distribution: the graph ends it in Softmax, or the
-    /// integer model applies its host-side Softmax (to the first output).
+    /// integer model applies its host-side Softmax to it.
     static func softmaxApplied(_ graph: Graph, output o: Int, model: QuantizedModel) -> Bool {
-        if o == 0 && model.outputSoftmaxAxis != nil { return true }
+        if o == model.outputSoftmaxIndex { return true }
         guard let producer = graph.nodes.last(where: { $0.output == graph.outputs[o] }) else { return false }
         if case .softmax = producer.op { return true }
         return false

@@ -51,6 +51,7 @@ struct IndexedFootprint: Sendable {
                 } else {
                     base += mm.layerFlash(l, weightBits: 8, inputBits: 8)
                 }
+            case .affine: base += mm.layerFlash(l, weightBits: 8, inputBits: 8)
             default: break
             }
         }
@@ -58,15 +59,14 @@ struct IndexedFootprint: Sendable {
         weightFlash = wf
         weightFixed = wfixed
         lookupFlash = lf
-        let align = { (n: Int) in (n + ArenaPlan.alignment - 1) / ArenaPlan.alignment * ArenaPlan.alignment }
         var fixed: [Int] = [], live: [[(index: Int, bytes: [Int])]] = []
         for s in 0..<mm.steps {
             var f = 0, entries: [(index: Int, bytes: [Int])] = []
             for t in mm.liveTensors(step: s) {
                 if let ai = source(t) {
-                    entries.append((ai, bitsRange.map { align(g.packedTensorBytes(t, bits: $0)) }))
+                    entries.append((ai, bitsRange.map { mm.bufferBytes(t, bits: $0) }))
                 } else {
-                    f += align(g.packedTensorBytes(t, bits: 8))
+                    f += mm.bufferBytes(t, bits: 8)
                 }
             }
             fixed.append(f)

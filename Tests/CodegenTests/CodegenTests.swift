@@ -46,21 +46,22 @@ import Testing
         var rng = SeededRandom(seed: seed)
         let cin = [3, 5, 7, 16, 24][Int(seed % 5)]  // 16, 24: whole SMLAD blocks
         let (h, w, kh, stride) = pointwise ? (5, 3, 1, 1) : (9, 7, 3, 2)
+        let kw = pointwise ? 1 : [3, 2][Int(seed % 2)]  // non-square windows too
         let cout = k.depthwise ? cin : [5, 9, 3][Int(seed % 3)]
         let groups = k.depthwise ? cin : 1
         let pads = pointwise ? [0, 0, 0, 0] : [1, 0, 1, 1]
-        let oh = (h + pads[0] + pads[2] - kh) / stride + 1, ow = (w + pads[1] + pads[3] - kh) / stride + 1
+        let oh = (h + pads[0] + pads[2] - kh) / stride + 1, ow = (w + pads[1] + pads[3] - kw) / stride + 1
         let inQ = ActivationQuant(bits: k.inBits, signed: false, scale: 0.05, zeroPoint: (1 << k.inBits) / 3)
         let outQ = ActivationQuant(bits: k.outBits, signed: seed % 2 == 0, scale: 0.1)
         let wq = 1 << (k.wBits - 1)
         let cinG = cin / groups
-        let taps = kh * kh * cinG
+        let taps = kh * kw * cinG
         let wv = (0..<cout * taps).map { _ in Int32(Int.random(in: -wq...(wq - 1), using: &rng)) }  // OHWI
         var packed: [UInt8]
         if k.depthwise {
             var hwc = [Int32](repeating: 0, count: wv.count)
-            for co in 0..<cout { for t in 0..<(kh * kh) { hwc[t * cout + co] = wv[co * kh * kh + t] } }
-            packed = pack(hwc, runs: kh * kh, runLength: cout, bits: k.wBits)
+            for co in 0..<cout { for t in 0..<(kh * kw) { hwc[t * cout + co] = wv[co * kh * kw + t] } }
+            packed = pack(hwc, runs: kh * kw, runLength: cout, bits: k.wBits)
         } else {
             packed = pack(wv, runs: cout, runLength: taps, bits: k.wBits)
         }
@@ -69,7 +70,7 @@ import Testing
         let bias = (0..<cout).map { c in
             Int32(-inQ.zeroPoint * Int(wv[(c * taps)..<((c + 1) * taps)].reduce(0, +))) + Int32.random(in: -20...20, using: &rng)
         }
-        let geo = WindowGeometry(inH: h, inW: w, inC: cin, outH: oh, outW: ow, outC: cout, kH: kh, kW: kh, strideH: stride, strideW: stride,
+        let geo = WindowGeometry(inH: h, inW: w, inC: cin, outH: oh, outW: ow, outC: cout, kH: kh, kW: kw, strideH: stride, strideW: stride,
                                  padTop: pads[0], padLeft: pads[1])
         let conv = QConv(geometry: geo, groups: groups, depthwise: k.depthwise, weightBits: k.wBits, weights: packed,
                          weightScales: [Double](repeating: 1, count: cout), bias: bias,
@@ -99,10 +100,10 @@ import Testing
         ]
         let layers = [
             QLayer(name: "conv", op: .conv(conv), inputs: ["x"], output: "c"),
-            QLayer(name: "pool", op: .maxPool(poolGeo), inputs: ["c"], output: "p"),
-            QLayer(name: "flatten", op: .reshape(fromNHWC: true), inputs: ["p"], output: "r"),
+            QLayer(name: "pool", op: .maxPool(QMaxPool(geometry: poolGeo)), inputs: ["c"], output: "p"),
+            QLayer(name: "flatten", op: .reshape(QReshape(fromNHWC: true)), inputs: ["p"], output: "r"),
             QLayer(name: "fc", op: .fullyConnected(fc), inputs: ["r"], output: "f"),
-            QLayer(name: "add", op: .add(m1: m1, m2: m2, shift: t, lo: Int32(fcQ.qmin), hi: Int32(fcQ.qmax)), inputs: ["f", "f"], output: "s"),
+            QLayer(name: "add", op: .add(QAdd(m1: m1, m2: m2, shift: t, lo: Int32(fcQ.qmin), hi: Int32(fcQ.qmax))), inputs: ["f", "f"], output: "s"),
         ]
         let model = QuantizedModel(name: "t", input: "x", outputs: ["s"], tensors: tensors, layers: layers, outputSoftmaxAxis: nil)
         let x = Tensor(shape: [1, cin, h, w], data: (0..<cin * h * w).map { _ in Float.random(in: -0.5...0.5, using: &rng) })

@@ -75,28 +75,30 @@ import Testing
     func convolutionMatchesDefinition(_ k: ConvCase) throws {
         var rng = SeededRandom(seed: k.seed)
         let cin = [3, 5, 7][Int(k.seed % 3)], h = 7, w = 6, kh = 3, stride = 2
+        // Non-square windows and strides: 3×3, 3×2 or 3×1 kernels, stride 2 down and 1 across.
+        let kw = [3, 2, 1][Int(k.seed % 3)], strideW = 1
         let cout = k.depthwise ? cin : [4, 5, 9][Int(k.seed % 3)]
         let groups = k.depthwise ? cin : 1
         let pads = [1, 0, 1, 1]  // top, left, bottom, right: asymmetric
-        let oh = (h + pads[0] + pads[2] - kh) / stride + 1, ow = (w + pads[1] + pads[3] - kh) / stride + 1
+        let oh = (h + pads[0] + pads[2] - kh) / stride + 1, ow = (w + pads[1] + pads[3] - kw) / strideW + 1
         let inSigned = k.seed % 2 == 0
         let inQ = ActivationQuant(bits: k.inBits, signed: inSigned, scale: 0.1)
         let outQ = ActivationQuant(bits: k.outBits, signed: true, scale: 0.1)
         let wq = (1 << (k.wBits - 1))
         let cinG = cin / groups
         // OIHW codes, the full signed range including −2^(b−1).
-        let wOIHW = (0..<cout * cinG * kh * kh).map { _ in Int32(Int.random(in: -wq...(wq - 1), using: &rng)) }
+        let wOIHW = (0..<cout * cinG * kh * kw).map { _ in Int32(Int.random(in: -wq...(wq - 1), using: &rng)) }
         let bias = (0..<cout).map { _ in Int32.random(in: -20...20, using: &rng) }
         let mult = (0..<cout).map { _ in Int32.random(in: (1 << 30)...Int32.max, using: &rng) }
-        let terms = cinG * kh * kh
+        let terms = cinG * kh * kw
         let shift = (0..<cout).map { _ in Int32.random(in: requantShifts(terms: terms, xMagnitude: Double(1 << (k.inBits - 1)) / 2, wBits: k.wBits, outBits: k.outBits), using: &rng) }
         var ordered = [Int32](repeating: 0, count: wOIHW.count)
-        for co in 0..<cout { for ci in 0..<cinG { for ky in 0..<kh { for kx in 0..<kh {
-            let src = wOIHW[((co * cinG + ci) * kh + ky) * kh + kx]
-            if k.depthwise { ordered[(ky * kh + kx) * cout + co] = src } else { ordered[((co * kh + ky) * kh + kx) * cinG + ci] = src }
+        for co in 0..<cout { for ci in 0..<cinG { for ky in 0..<kh { for kx in 0..<kw {
+            let src = wOIHW[((co * cinG + ci) * kh + ky) * kw + kx]
+            if k.depthwise { ordered[(ky * kw + kx) * cout + co] = src } else { ordered[((co * kh + ky) * kw + kx) * cinG + ci] = src }
         } } } }
-        let packedW = k.depthwise ? pack(ordered, runs: kh * kh, runLength: cout, bits: k.wBits) : pack(ordered, runs: cout, runLength: kh * kh * cin, bits: k.wBits)
-        let geo = WindowGeometry(inH: h, inW: w, inC: cin, outH: oh, outW: ow, outC: cout, kH: kh, kW: kh, strideH: stride, strideW: stride,
+        let packedW = k.depthwise ? pack(ordered, runs: kh * kw, runLength: cout, bits: k.wBits) : pack(ordered, runs: cout, runLength: kh * kw * cin, bits: k.wBits)
+        let geo = WindowGeometry(inH: h, inW: w, inC: cin, outH: oh, outW: ow, outC: cout, kH: kh, kW: kw, strideH: stride, strideW: strideW,
                                  padTop: pads[0], padLeft: pads[1])
         let conv = QConv(geometry: geo, groups: groups, depthwise: k.depthwise, weightBits: k.wBits, weights: packedW,
                          weightScales: [Double](repeating: 1, count: cout), bias: bias, multiplier: mult, shift: shift,
@@ -116,10 +118,10 @@ import Testing
             let g = co / (cout / groups)
             for oy in 0..<oh { for ox in 0..<ow {
                 var acc = Int64(bias[co])
-                for ci in 0..<cinG { for ky in 0..<kh { for kx in 0..<kh {
-                    let iy = oy * stride - pads[0] + ky, ix = ox * stride - pads[1] + kx
+                for ci in 0..<cinG { for ky in 0..<kh { for kx in 0..<kw {
+                    let iy = oy * stride - pads[0] + ky, ix = ox * strideW - pads[1] + kx
                     guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
-                    acc += Int64(xNCHW[((g * cinG + ci) * h + iy) * w + ix]) * Int64(wOIHW[((co * cinG + ci) * kh + ky) * kh + kx])
+                    acc += Int64(xNCHW[((g * cinG + ci) * h + iy) * w + ix]) * Int64(wOIHW[((co * cinG + ci) * kh + ky) * kw + kx])
                 } } }
                 let want = Self.plainRequant(acc, Int64(mult[co]), Int64(shift[co]), Int64(outQ.qmin), Int64(outQ.qmax))
                 if Int64(y[(oy * ow + ox) * cout + co]) != want { mismatches += 1 }
@@ -150,7 +152,7 @@ import Testing
             tensors: ["x": QTensor(name: "x", shape: [1, inC], quant: inQ), "y": QTensor(name: "y", shape: [1, outC], quant: outQ),
                       "z": QTensor(name: "z", shape: [1, outC], quant: outQ)],
             layers: [QLayer(name: "fc", op: .fullyConnected(fc), inputs: ["x"], output: "y"),
-                     QLayer(name: "add", op: .add(m1: m1, m2: m2, shift: t, lo: Int32(outQ.qmin), hi: Int32(outQ.qmax)), inputs: ["y", "y"], output: "z")],
+                     QLayer(name: "add", op: .add(QAdd(m1: m1, m2: m2, shift: t, lo: Int32(outQ.qmin), hi: Int32(outQ.qmax))), inputs: ["y", "y"], output: "z")],
             outputSoftmaxAxis: nil)
         let x = (0..<inC).map { _ in Int32(Int.random(in: inQ.qmin...inQ.qmax, using: &rng)) }
         let env = try IntegerEngine(model: model).run(packedInput: pack(x, runs: 1, runLength: inC, bits: inBits))

@@ -19,7 +19,7 @@ import Testing
         return g
     }
 
-    @Test(.disabled("enable with the lookup-grid fix in the quantizer's Sigmoid/ReLU/Clip lowering (report hD2)"))
+    @Test
     func sigmoidOutputIsNotClippedToTheCalibratedRange() throws {
         let g = try presenceHead()
         // Calibration: x0 ≤ 0.26, x1 over [0, 1]: logits in [−16, −4.66], scores ≤ 0.0094.

@@ -1,4 +1,7 @@
-/* nnk: tinympq's portable integer kernels (C99, no malloc, no float, no libc).
+/* nnk: tinympq's portable integer kernels (C99, no malloc, no float, no libc). One file per op,
+ * named after it (nnk_conv.c, nnk_add.c, ...), as the op's Swift reference in Quantize/Ops/ and its
+ * emitter in Codegen/Ops/; nnk_lanes.h holds the helpers they share, nnk_dot.h the dot products
+ * of the weighted kernels.
  *
  * Tensors are packed LSB-first: element i of a run is at byte i*b/8, bit (i*b)%8, b in {2,4,8};
  * signed values are two's complement in b bits. Activations are NHWC, one run per pixel (its
@@ -72,11 +75,17 @@ void nnk_channel_mul(const uint8_t *x, const uint8_t *gate, int32_t runs, int32_
                      int32_t x_signed, int32_t g_bits, int32_t g_signed, int32_t m, int32_t shift, int32_t lo,
                      int32_t hi, uint8_t *out, int32_t out_bits);
 
-/* One input of a channel concatenation: its in_len channels of every run, requantized, at
- * channel `offset` of the output runs; `first` zeroes the output runs before writing. */
-void nnk_concat_part(const uint8_t *x, int32_t runs, int32_t in_len, int32_t in_bits, int32_t in_signed, int32_t m,
-                     int32_t shift, int32_t lo, int32_t hi, uint8_t *out, int32_t out_len, int32_t out_bits, int32_t offset,
-                     int32_t first);
+/* One input of a concatenation along any stored axis: `outer` blocks of `block` elements (runs of
+ * in_len), requantized, each at element `offset` of the output's blocks of `out_block` (runs of
+ * out_len); a non-zero `zero_bytes` clears that many output bytes first (the first input). */
+void nnk_concat_part(const uint8_t *x, int32_t outer, int32_t block, int32_t in_len, int32_t in_bits, int32_t in_signed,
+                     int32_t m, int32_t shift, int32_t lo, int32_t hi, uint8_t *out, int32_t out_block, int32_t out_len,
+                     int32_t out_bits, int32_t offset, int32_t zero_bytes);
+
+/* y = requant(w[c]*x + bias[c], m[c], shift[c]) over the last stored axis. */
+void nnk_channel_affine(const uint8_t *x, int32_t runs, int32_t len, int32_t x_bits, int32_t x_signed, const int32_t *w,
+                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t lo, int32_t hi, uint8_t *out,
+                        int32_t out_bits);
 
 void nnk_average_pool(const nnk_window *g, const uint8_t *in, int32_t in_bits, int32_t in_signed, int32_t m,
                       int32_t shift, int32_t lo, int32_t hi, uint8_t *out, int32_t out_bits);
@@ -87,7 +96,7 @@ void nnk_lookup(const uint8_t *in, int32_t runs, int32_t len, int32_t in_bits, i
                 const uint8_t *table, int32_t input_min, uint8_t *out, int32_t out_bits);
 
 void nnk_pad(const uint8_t *in, int32_t h, int32_t w, int32_t c, int32_t bits, int32_t is_signed,
-             int32_t top, int32_t left, int32_t out_h, int32_t out_w, int32_t value, uint8_t *out);
+             int32_t top, int32_t left, int32_t c_before, int32_t out_h, int32_t out_w, int32_t out_c, int32_t value, uint8_t *out);
 
 /* Same codes, new run length: runs of `in_len` become runs of `out_len` (reshape), reading the
  * image in NCHW order when `from_nhwc` (an image flattened the way ONNX flattens it). */

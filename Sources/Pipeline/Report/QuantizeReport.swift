@@ -25,11 +25,11 @@ public struct PolicyReport: Codable, Sendable {
         var w: [String: Int] = [:], a: [String: Int] = [:]
         for (name, t) in m.tensors { a[name] = t.quant.bits }
         layers = m.layers.map { l in
-            var wb: Int? = nil, pb = 0
+            var wb: Int? = nil
+            let pb = l.op.parameterBytes
             switch l.op {
-            case .conv(let c): wb = c.weightBits; pb = c.weights.count + 12 * c.bias.count
-            case .fullyConnected(let f): wb = f.weightBits; pb = f.weights.count + 12 * f.bias.count
-            case .lookup(let t, _): pb = t.count
+            case .conv(let c): wb = c.weightBits
+            case .fullyConnected(let f): wb = f.weightBits
             default: break
             }
             if let wb { w[l.name] = wb }

@@ -41,15 +41,11 @@ public enum CodegenStage {
         model.layers.map { l in
             let x = model.tensors[l.inputs[0]], y = model.tensors[l.output]
             let inBits = x?.quant.bits ?? 8, outBits = y?.quant.bits ?? 8
+            let macs = y.map { y in l.op.op.macs(inputs: l.inputs.compactMap { model.tensors[$0] }, output: y) } ?? 0
             switch l.op {
-            case .conv(let c):
-                let g = c.geometry
-                return LayerInfo(name: l.name, op: l.op.name, macs: g.outH * g.outW * g.outC * g.kH * g.kW * (g.inC / max(1, c.groups)),
-                                 bits: "\(inBits)/\(c.weightBits)/\(outBits)")
-            case .fullyConnected(let f):
-                return LayerInfo(name: l.name, op: l.op.name, macs: (x?.count ?? f.inC) * f.outC, bits: "\(inBits)/\(f.weightBits)/\(outBits)")
-            default:
-                return LayerInfo(name: l.name, op: l.op.name, macs: 0, bits: "\(inBits)/-/\(outBits)")
+            case .conv(let c): return LayerInfo(name: l.name, op: l.op.name, macs: macs, bits: "\(inBits)/\(c.weightBits)/\(outBits)")
+            case .fullyConnected(let f): return LayerInfo(name: l.name, op: l.op.name, macs: macs, bits: "\(inBits)/\(f.weightBits)/\(outBits)")
+            default: return LayerInfo(name: l.name, op: l.op.name, macs: macs, bits: "\(inBits)/-/\(outBits)")
             }
         }
     }
@@ -60,7 +56,7 @@ public enum CodegenStage {
         let mm = MemoryModel(graph: graph)
         let arena = mm.arena { model.tensors[$0]?.quant.bits ?? 8 }
         let runtime = resources.directory.appendingPathComponent("runtime")
-        var project = try CEmitter.emit(model: model, arena: arena, name: name, runtime: runtime, testInput: testInput)
+        var project = try CEmitter.emit(model: model, arena: arena, name: name, runtime: runtime, testInput: testInput, memory: mm)
         func profile(_ t: String) throws -> TargetProfile {
             let url = resources.targetProfile(t)
             do { return try JSONDecoder().decode(TargetProfile.self, from: Data(contentsOf: url)) } catch {

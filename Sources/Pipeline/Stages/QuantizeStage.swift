@@ -26,6 +26,7 @@ public enum QuantizeStage {
         let model = try Quantizer.quantize(graph: graph, policy: policy, stats: stats, options: .init(biasCorrection: true, weights: weights))
         let plain = try Quantizer.quantize(graph: graph, policy: policy, stats: stats, options: .init(biasCorrection: false, weights: weights))
         log.line("\(model.layers.count) integer layers, \(model.parameterBytes) parameter bytes (packed weights + int32 bias/multiplier/shift)")
+        for note in model.notes { log.line("adjusted: \(note)") }
         if model.outputSoftmaxAxis != nil { log.line("the trailing Softmax stays on the host; the integer model outputs logits") }
         return Result(model: model, withoutBiasCorrection: plain, policy: policy, policySource: policySource)
     }
