@@ -1,7 +1,7 @@
 /* nnk: tinympq's portable integer kernels (C99, no malloc, no float, no libc). One file per op,
  * named after it (nnk_conv.c, nnk_add.c, ...), as the op's Swift reference in Quantize/Ops/ and its
- * emitter in Codegen/Ops/; nnk_lanes.h holds the helpers they share, nnk_dot.h the dot products
- * of the weighted kernels.
+ * emitter in Codegen/Ops/; nnk_lanes.h holds the helpers they share, nnk_dot.h/.c the dot
+ * products of the weighted kernels.
  *
  * Tensors are packed LSB-first: element i of a run is at byte i*b/8, bit (i*b)%8, b in {2,4,8};
  * signed values are two's complement in b bits. Activations are NHWC, one run per pixel (its

@@ -157,7 +157,7 @@ static void conv_standard(const nnk_conv_params *p, const uint8_t *in, const uin
     const int32_t row_dot = p->groups == 1 && g.dil_w == 1 && in_run * 8 == g.in_c * in_bits;
     const int32_t row_elems = g.k_w * cin_g;
     const int32_t direct = row_dot && (cin_g * w_bits) % 8 == 0 && row_elems <= 16384;
-    const nnk_dot_fn fn = pick_dot(in_bits, w_bits);
+    const nnk_dot_fn fn = nnk_pick_dot(in_bits, w_bits);
     const nnk_dot2_fn fn2 = direct ? pick_dot2(in_bits, w_bits) : 0;
     const int32_t pairs = fn2 != 0;
     if (direct && g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 && g.pad_left == 0) {
@@ -224,20 +224,20 @@ static void conv_standard(const nnk_conv_params *p, const uint8_t *in, const uin
                     const int32_t wrow = ky * row_elems;
                     if (iy < 0 || iy >= g.in_h || (row_dot && kx_lo >= kx_hi)) { /* the whole row reads padding */
                         if (pad_value) {
-                            acc += pad_value * weight_sum(wr, wrow, w_bits, row_elems);
-                            if (two) acc1 += pad_value * weight_sum(wr + w_run, wrow, w_bits, row_elems);
+                            acc += pad_value * nnk_weight_sum(wr, wrow, w_bits, row_elems);
+                            if (two) acc1 += pad_value * nnk_weight_sum(wr + w_run, wrow, w_bits, row_elems);
                         }
                         continue;
                     }
                     if (row_dot) {
                         const int32_t head = kx_lo * cin_g, tail = kx_hi * cin_g;
                         if (pad_value && kx_lo > 0) {
-                            acc += pad_value * weight_sum(wr, wrow, w_bits, head);
-                            if (two) acc1 += pad_value * weight_sum(wr + w_run, wrow, w_bits, head);
+                            acc += pad_value * nnk_weight_sum(wr, wrow, w_bits, head);
+                            if (two) acc1 += pad_value * nnk_weight_sum(wr + w_run, wrow, w_bits, head);
                         }
                         if (pad_value && kx_hi < g.k_w) {
-                            acc += pad_value * weight_sum(wr, wrow + tail, w_bits, row_elems - tail);
-                            if (two) acc1 += pad_value * weight_sum(wr + w_run, wrow + tail, w_bits, row_elems - tail);
+                            acc += pad_value * nnk_weight_sum(wr, wrow + tail, w_bits, row_elems - tail);
+                            if (two) acc1 += pad_value * nnk_weight_sum(wr + w_run, wrow + tail, w_bits, row_elems - tail);
                         }
                         const uint8_t *x = in + (iy * g.in_w + ix0 + kx_lo) * in_run;
                         if (two) {
@@ -246,7 +246,7 @@ static void conv_standard(const nnk_conv_params *p, const uint8_t *in, const uin
                         } else if (direct) {
                             acc += fn(x, in_signed, in_bits, wr + ((wrow + head) * w_bits) / 8, w_bits, tail - head);
                         } else {
-                            acc += dot(x, 0, in_bits, in_signed, wr, wrow + head, w_bits, tail - head);
+                            acc += nnk_dot(x, 0, in_bits, in_signed, wr, wrow + head, w_bits, tail - head);
                         }
                         continue;
                     }
@@ -255,10 +255,10 @@ static void conv_standard(const nnk_conv_params *p, const uint8_t *in, const uin
                         const int32_t ix = ix0 + kx * g.dil_w;
                         const int32_t wo = wrow + kx * cin_g;
                         if (ix < 0 || ix >= g.in_w) {
-                            if (pad_value) acc += pad_value * weight_sum(wr, wo, w_bits, cin_g);
+                            if (pad_value) acc += pad_value * nnk_weight_sum(wr, wo, w_bits, cin_g);
                             continue;
                         }
-                        acc += dot(in + (iy * g.in_w + ix) * in_run, gr * cin_g, in_bits, in_signed, wr, wo, w_bits, cin_g);
+                        acc += nnk_dot(in + (iy * g.in_w + ix) * in_run, gr * cin_g, in_bits, in_signed, wr, wo, w_bits, cin_g);
                     }
                 }
                 store(o, co, out_bits, nnk_requant(acc, mult[co], shift[co], lo, hi));

@@ -15,7 +15,7 @@ void nnk_fully_connected(const uint8_t *in, int32_t rows, int32_t in_c, int32_t 
         for (int32_t j = 0; j < out_c; ++j) {
             int32_t acc = bias[j];
             const uint8_t *wr = w + j * w_run;
-            acc += dot(x, 0, in_bits, in_signed, wr, 0, w_bits, in_c);
+            acc += nnk_dot(x, 0, in_bits, in_signed, wr, 0, w_bits, in_c);
             nnk_put(o, j, out_bits, nnk_requant(acc, mult[j], shift[j], lo, hi));
         }
     }
