@@ -62,11 +62,14 @@ extension Op {
             return x
         case .pad(let pads, _):
             guard pads.count == 2 * x.count else { throw fail("pads \(pads) do not fit rank \(x.count)") }
+            // The graph runs one image at a time: the batch axis cannot grow.
+            guard pads[0] == 0, pads[x.count] == 0 else { throw fail("pads \(pads) pad the batch axis, which is not supported") }
             let out = x.indices.map { x[$0] + pads[$0] + pads[$0 + x.count] }
             guard out.allSatisfy({ $0 > 0 }) else { throw fail("pads \(pads) leave an empty tensor") }
             return out
         case .concat(let axis):
             guard axis >= 0, axis < x.count else { throw fail("axis \(axis) out of range for \(x)") }
+            guard axis > 0 || ins.count == 1 else { throw fail("concatenation along the batch axis is not supported (one image at a time)") }
             var out = x
             for s in ins.dropFirst() {
                 guard s.count == x.count, s.indices.allSatisfy({ $0 == axis || s[$0] == x[$0] }) else {

@@ -136,12 +136,14 @@ case "run":
         for t in FuzzTarget.allCases {
             if Date() >= deadline { break outer }
             let began = Date()
-            switch child(t, seed, 0..<batch, until: deadline.timeIntervalSince1970) {
+            // Each child stops after its slice (3 s, less in short campaigns) so every target gets turns.
+            let slice = Swift.min(3, seconds / 8)
+            switch child(t, seed, 0..<batch, until: Swift.min(deadline.timeIntervalSince1970, began.timeIntervalSince1970 + slice)) {
             case .finished(let n):
                 total[t, default: 0] += n
                 // Aim at about 3 s per child: process starts stay negligible.
                 let rate = Double(n) / Swift.max(Date().timeIntervalSince(began), 0.01)
-                if n == batch { batch = Swift.min(Swift.max(Int(rate * 3), 100), 200_000) }
+                if n == batch { batch = Swift.min(Swift.max(Int(rate * slice), 100), 200_000) }
             case .died:
                 var from = 0
                 while from < batch, let (i, why) = firstKiller(t, seed, from..<batch) {

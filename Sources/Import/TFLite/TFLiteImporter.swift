@@ -317,7 +317,8 @@ struct TFLiteLowering {
 
         case 2: // CONCATENATION
             let inputs = try op.inputs.map { try activation($0) }
-            let rank = graph.shape(inputs[0]).count
+            guard let first = inputs.first else { throw Message("concatenation of no inputs") }
+            let rank = graph.shape(first).count
             try emit(.concat(axis: try logicalAxis(try optInt(0, 0), rank: rank)), inputs: inputs, out: outName, activation: try optInt(1, size: 1, 0))
 
         case 19, 21, 117, 14: // RELU, RELU6, HARD_SWISH, LOGISTIC
