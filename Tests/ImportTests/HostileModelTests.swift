@@ -42,8 +42,11 @@ import Testing
         expectImportError("duplicate_output.onnx", node: "relu_writes_c_again", ["output 'c'", "already written"])
     }
 
-    @Test func tenThousandNodesAreRefusedWithTheLimit() {
-        expectImportError("relu_chain.onnx", ["10003 nodes", "\(1000)"])
+    /// The 10,003-node chain (a conv, then Relus) no longer reaches the node limit: the import's
+    /// simplification fuses the Relus, so the pipeline has a small graph to work on.
+    @Test func tenThousandReluChainIsFusedBelowTheNodeLimit() throws {
+        let g = try ModelFile.load(hostile("relu_chain.onnx"))
+        #expect(g.nodes.count <= 1000)
     }
 
     /// Found by the fuzzer: a TFLite MAX_POOL_2D whose filter size was overwritten with 2^31 − 1
