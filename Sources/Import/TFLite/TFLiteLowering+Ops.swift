@@ -283,7 +283,11 @@ extension TFLiteLowering {
         }
         let levels = try dims.map { d -> Level in
             let format = try r.int(d, 0, size: 1, signed: true, default: 0)
-            if format == 0 { return Level(dense: try r.int(d, 1, size: 4, signed: true, default: 0), segments: [], indices: []) }
+            if format == 0 {
+                let size = try r.int(d, 1, size: 4, signed: true, default: 0)
+                guard size > 0, size <= total else { throw Message("sparse dense dimension of size \(size) does not fit shape \(t.shape)") }
+                return Level(dense: size, segments: [], indices: [])
+            }
             return Level(dense: 0, segments: try indexVector(d, 2), indices: try indexVector(d, 4))
         }
         // Level of each traversed dimension: original ones 0..<rank, block ones rank + j.
@@ -314,7 +318,7 @@ extension TFLiteLowering {
                 for d in 0..<rank {
                     var c = coords[levelOf[d]]
                     if let j = blockMap.firstIndex(of: d) { c = c * blockSize[d] + coords[levelOf[rank + j]] }
-                    guard c < t.shape[d] else { throw Message("sparse index \(c) is outside dimension \(d) of \(t.shape)") }
+                    guard c >= 0, c < t.shape[d] else { throw Message("sparse index \(c) is outside dimension \(d) of \(t.shape)") }
                     off += c * strides[d]
                 }
                 dense[off] = values[pos]
@@ -322,9 +326,11 @@ extension TFLiteLowering {
             }
             let l = levels[level]
             if l.dense > 0 {
+                let (first, overflow) = pos.multipliedReportingOverflow(by: l.dense)
+                guard !overflow, first <= total else { throw Message("sparse positions of level \(level) run past the \(total) elements of \(t.shape)") }
                 for k in 0..<l.dense {
                     coords[level] = k
-                    try visit(level + 1, pos * l.dense + k)
+                    try visit(level + 1, first + k)
                 }
             } else {
                 guard pos + 1 < l.segments.count else { throw Message("sparse segments of level \(level) end before position \(pos)") }
