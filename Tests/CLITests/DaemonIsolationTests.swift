@@ -116,14 +116,14 @@ import Testing
     @Test func reproducersGetErrorReportsWhileTheNextFileIsProcessed() throws {
         defer { try? FileManager.default.removeItem(at: root) }
         let d = try start()
-        for f in ["external_offset", "reshape_huge", "nan_weight", "duplicate_output", "relu_chain"] {
+        for f in ["external_offset", "reshape_huge", "nan_weight", "duplicate_output"] {
             try drop("hostile/\(f).onnx", as: "\(f).onnx")
         }
         try drop("hostile/x_neg_inf.npz", as: "baddata.npz")
         try drop("hostile/tiny_cnn.onnx", as: "baddata.onnx")
         try drop("hostile/tiny_cnn.onnx", as: "good.onnx")
         let expected = ["external_offset": "offset", "reshape_huge": "cannot reshape", "nan_weight": "NaN", "duplicate_output": "already written",
-                        "relu_chain": "nodes", "baddata": "array 'x'"]
+                        "baddata": "array 'x'"]
         #expect(DaemonProcess.wait(timeout: 180) { report("good") != nil && expected.keys.allSatisfy { report($0) != nil } }, "\(d.output)")
         for (name, fragment) in expected {
             #expect(error(name).contains(fragment) && !error(name).contains("crashed"), "\(name): \(error(name))")
