@@ -10,4 +10,11 @@ void nnk_prelu(const uint8_t *x, int32_t runs, int32_t len, int32_t x_bits, int3
                const int32_t *pos_shift, const int32_t *neg_mult, const int32_t *neg_shift, int32_t lo, int32_t hi, uint8_t *out,
                int32_t out_bits);
 
+/* Nearest upsampling of an NHWC image by whole factors fh, fw (packed runs copied). */
+void nnk_resize_nearest(const uint8_t *in, int32_t h, int32_t w, int32_t c, int32_t bits, int32_t fh, int32_t fw, uint8_t *out);
+
+/* DepthToSpace of an NHWC image of c_in = C*b*b channels (crd: CRD order, else DCR). */
+void nnk_depth_to_space(const uint8_t *in, int32_t h, int32_t w, int32_t c_in, int32_t bits, int32_t is_signed,
+                        int32_t b, int32_t crd, uint8_t *out);
+
 #endif
