@@ -11,7 +11,7 @@ public struct IntegerLayerSpec: Sendable, Equatable {
         /// shift per channel.
         case affine(channels: Int)
         /// Output shares the input's quantization (max pool, reshape, pad, nearest resize,
-        /// depth-to-space).
+        /// depth-to-space, slice).
         case tied
         /// Anything else with its own output quantization (add, pools, channel mul).
         case plain
@@ -52,7 +52,7 @@ extension Graph {
                 kind = .affine(channels: IntegerLayout.runs(shape(activationInputs(n).first ?? "")).runLength)
             case .prelu:
                 kind = .affine(channels: IntegerLayout.runs(shape(n.inputs[0])).runLength)
-            case .maxPool, .reshape, .pad, .transpose, .depthToSpace: kind = .tied
+            case .maxPool, .reshape, .pad, .transpose, .depthToSpace, .slice: kind = .tied
             case .resize(let r) where r.mode == .nearest: kind = .tied
             case .softmax where i == nodes.count - 1 && outputs.contains(n.output): kind = .hostSoftmax
             default: kind = .plain

@@ -8,13 +8,13 @@ import TestSupport
 import Testing
 
 /// Ops that only move pixels, as decoders and segmentation heads use them: DepthToSpace (DCR
-/// and CRD) and nearest Resize by whole factors (half-pixel and asymmetric coordinates), taken
+/// and CRD), a strided Slice of channels, H and W, and nearest Resize by whole factors (half-pixel and asymmetric coordinates), taken
 /// through calibrate → quantize → integer engine → C at every width. The outputs share their
 /// input's grid, so the integer results are the input codes moved.
 @Suite struct DataMovementTests {
     static func graph() throws -> Graph {
         var rng = SeededRandom(seed: 21)
-        var g = Graph(name: "move", inputs: ["x"], outputs: ["up", "d2"])
+        var g = Graph(name: "move", inputs: ["x"], outputs: ["up", "d2", "sl"])
         g.shapes["x"] = [1, 3, 4, 5]
         func const(_ name: String, _ shape: [Int], scale: Float = 0.5) {
             g.constants[name] = Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &rng) * scale })
@@ -29,6 +29,7 @@ import Testing
         let half = Resize(mode: .nearest, coordinates: .halfPixel, rounding: .roundPreferFloor, sizes: [16, 30], scales: [2, 3])
         try g.append(Node(name: "upsample", op: .resize(half), inputs: ["c2"], output: "up"))
         try g.append(Node(name: "d2s_crd", op: .depthToSpace(blockSize: 2, mode: .crd), inputs: ["c1"], output: "d2"))
+        try g.append(Node(name: "channel_split", op: .slice(starts: [0, 5, 1, 0], ends: [1, 12, 4, 5], steps: [1, 2, 1, 2]), inputs: ["c1"], output: "sl"))
         return g
     }
 
@@ -44,7 +45,7 @@ import Testing
     @Test(arguments: [8, 4, 2])
     func engineMatchesTheDefinition(bits: Int) throws {
         let (_, model, cal) = try Self.quantized(bits: bits)
-        #expect(Set(model.layers.map(\.op.name)).isSuperset(of: ["DepthToSpace", "ResizeNearest"]))
+        #expect(Set(model.layers.map(\.op.name)).isSuperset(of: ["DepthToSpace", "ResizeNearest", "Slice"]))
         let engine = try IntegerEngine(model: model)
         let env = try engine.run(packedInput: engine.quantizeInput(cal.item(0)))
         func logical(_ n: String) throws -> Tensor { try engine.dequantize(#require(env[n]), #require(model.tensors[n])) }
@@ -62,13 +63,17 @@ import Testing
         var want = [Float](repeating: 0, count: up.count)
         for c in 0..<6 { for oy in 0..<16 { for ox in 0..<30 { want[(c * 16 + oy) * 30 + ox] = c2.data[(c * 8 + oy / 2) * 10 + ox / 3] } } }
         #expect(up.shape == [1, 6, 16, 30] && up.data == want, "up at \(bits) bits")
+        let sl = try logical("sl")
+        var cut = [Float]()
+        for c in stride(from: 5, to: 12, by: 2) { for h in 1..<4 { for w in stride(from: 0, to: 5, by: 2) { cut.append(c1.data[(c * 4 + h) * 5 + w]) } } }
+        #expect(sl.shape == [1, 4, 3, 3] && sl.data == cut, "sl at \(bits) bits")
     }
 
     @Test func eightBitsAgreesWithFloat() throws {
         let (g, model, cal) = try Self.quantized(bits: 8)
         let float = try FloatEngine(graph: g).run(cal)
         let ints = try IntegerEngine(model: model).run(cal)
-        for o in 0..<2 {
+        for o in 0..<3 {
             let e = relativeMaxError(ints[o].data, float[o].data)
             #expect(e < 0.05, "output \(o): relative max error \(e)")
         }

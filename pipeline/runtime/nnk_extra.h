@@ -17,4 +17,8 @@ void nnk_resize_nearest(const uint8_t *in, int32_t h, int32_t w, int32_t c, int3
 void nnk_depth_to_space(const uint8_t *in, int32_t h, int32_t w, int32_t c_in, int32_t bits, int32_t is_signed,
                         int32_t b, int32_t crd, uint8_t *out);
 
+/* Slice of an NHWC image: output (y, x, c) is input (top + y*sh, left + x*sw, first + c*sc). */
+void nnk_slice(const uint8_t *in, int32_t w, int32_t c, int32_t bits, int32_t is_signed, int32_t top, int32_t left, int32_t first,
+               int32_t sh, int32_t sw, int32_t sc, int32_t out_h, int32_t out_w, int32_t out_c, uint8_t *out);
+
 #endif

@@ -73,6 +73,7 @@ public enum QOp: Codable, Sendable {
     case prelu(QPReLU)
     case resizeNearest(QResizeNearest)
     case depthToSpace(QDepthToSpace)
+    case slice(QSlice)
 
     /// The op's implementation: the one switch over the cases.
     public var op: any IntegerOp {
@@ -91,6 +92,7 @@ public enum QOp: Codable, Sendable {
         case .prelu(let o): return o
         case .resizeNearest(let o): return o
         case .depthToSpace(let o): return o
+        case .slice(let o): return o
         }
     }
 
