@@ -10,7 +10,7 @@ public struct IntegerLayerSpec: Sendable, Equatable {
         /// bias, multiplier and shift per channel; PReLU: positive and negative multiplier and
         /// shift per channel.
         case affine(channels: Int)
-        /// Output shares the input's quantization (max pool, reshape, pad, nearest resize,
+        /// Output shares the input's quantization (max pool, reshape, pad, resize,
         /// depth-to-space, slice).
         case tied
         /// Anything else with its own output quantization (add, pools, channel mul).
@@ -53,7 +53,7 @@ extension Graph {
             case .prelu:
                 kind = .affine(channels: IntegerLayout.runs(shape(n.inputs[0])).runLength)
             case .maxPool, .reshape, .pad, .transpose, .depthToSpace, .slice: kind = .tied
-            case .resize(let r) where r.mode == .nearest: kind = .tied
+            case .resize: kind = .tied
             case .softmax where i == nodes.count - 1 && outputs.contains(n.output): kind = .hostSoftmax
             default: kind = .plain
             }

@@ -21,4 +21,8 @@ void nnk_depth_to_space(const uint8_t *in, int32_t h, int32_t w, int32_t c_in, i
 void nnk_slice(const uint8_t *in, int32_t w, int32_t c, int32_t bits, int32_t is_signed, int32_t top, int32_t left, int32_t first,
                int32_t sh, int32_t sw, int32_t sc, int32_t out_h, int32_t out_w, int32_t out_c, uint8_t *out);
 
+/* Bilinear resizing of an NHWC image: source coordinate (o*a + b) / d per axis, 10-bit weights. */
+void nnk_resize_bilinear(const uint8_t *in, int32_t h, int32_t w, int32_t c, int32_t bits, int32_t is_signed, int32_t ay, int32_t by,
+                         int32_t dy, int32_t ax, int32_t bx, int32_t dx, int32_t out_h, int32_t out_w, uint8_t *out);
+
 #endif

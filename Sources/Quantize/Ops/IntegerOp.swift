@@ -74,6 +74,7 @@ public enum QOp: Codable, Sendable {
     case resizeNearest(QResizeNearest)
     case depthToSpace(QDepthToSpace)
     case slice(QSlice)
+    case resizeBilinear(QResizeBilinear)
 
     /// The op's implementation: the one switch over the cases.
     public var op: any IntegerOp {
@@ -93,6 +94,7 @@ public enum QOp: Codable, Sendable {
         case .resizeNearest(let o): return o
         case .depthToSpace(let o): return o
         case .slice(let o): return o
+        case .resizeBilinear(let o): return o
         }
     }
 

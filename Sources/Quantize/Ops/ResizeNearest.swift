@@ -30,7 +30,7 @@ public struct QResizeNearest: IntegerOp {
     static func lower(_ n: Node, _ r: Resize, in b: inout Builder) throws {
         let x = try b.inputTensor(n, 0)
         let out = b.graph.shape(n.output)
-        guard r.mode == .nearest, x.isImage, out.count == 4 else { throw b.fail(n, "only nearest resizing of an image is supported as integer (not bilinear yet)") }
+        guard r.mode == .nearest, x.isImage, out.count == 4 else { throw b.fail(n, "only the nearest resizing of an image is supported here") }
         let (ih, iw, oh, ow) = (x.shape[2], x.shape[3], out[2], out[3])
         guard oh % ih == 0, ow % iw == 0 else {
             throw b.fail(n, "resizes \(ih)×\(iw) to \(oh)×\(ow); only whole upsampling factors are supported as integer")
