@@ -10,7 +10,8 @@ public struct IntegerLayerSpec: Sendable, Equatable {
         /// bias, multiplier and shift per channel; PReLU: positive and negative multiplier and
         /// shift per channel.
         case affine(channels: Int)
-        /// Output shares the input's quantization (max pool, reshape, pad).
+        /// Output shares the input's quantization (max pool, reshape, pad, resize,
+        /// depth-to-space, slice).
         case tied
         /// Anything else with its own output quantization (add, pools, channel mul).
         case plain
@@ -51,7 +52,8 @@ extension Graph {
                 kind = .affine(channels: IntegerLayout.runs(shape(activationInputs(n).first ?? "")).runLength)
             case .prelu:
                 kind = .affine(channels: IntegerLayout.runs(shape(n.inputs[0])).runLength)
-            case .maxPool, .reshape, .pad, .transpose: kind = .tied
+            case .maxPool, .reshape, .pad, .transpose, .depthToSpace, .slice: kind = .tied
+            case .resize: kind = .tied
             case .softmax where i == nodes.count - 1 && outputs.contains(n.output): kind = .hostSoftmax
             default: kind = .plain
             }

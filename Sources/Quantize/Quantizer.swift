@@ -153,6 +153,10 @@ struct Builder {
         case .pad(let pads, let value): try QPad.lower(n, pads: pads, value: value, in: &self)
         case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .elementwise: try QLookup.lower(n, in: &self)
         case .prelu: try QPReLU.lower(n, clamp: clamp, in: &self)
+        case .resize(let r) where r.mode == .nearest: try QResizeNearest.lower(n, r, in: &self)
+        case .resize(let r): try QResizeBilinear.lower(n, r, in: &self)
+        case .slice(let starts, _, let steps): try QSlice.lower(n, starts: starts, steps: steps, in: &self)
+        case .depthToSpace(let b, let mode): try QDepthToSpace.lower(n, blockSize: b, mode: mode, in: &self)
         default: throw fail(n, "has no integer implementation in tinympq yet")
         }
     }

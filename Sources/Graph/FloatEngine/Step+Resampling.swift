@@ -86,25 +86,12 @@ extension Step {
 
     /// The input coordinate of output pixel `o` (ONNX Resize's coordinate_transformation_mode).
     func sourceCoordinate(_ o: Int, out: Int, in n: Int, scale: Float, _ r: Resize) -> Float {
-        let v = Float(o)
-        switch r.coordinates {
-        case .asymmetric: return v / scale
-        case .halfPixel: return (v + 0.5) / scale - 0.5
-        case .pytorchHalfPixel: return out > 1 ? (v + 0.5) / scale - 0.5 : 0
-        case .alignCorners: return out > 1 ? v * Float(n - 1) / Float(out - 1) : 0
-        case .tfHalfPixelForNearest: return (v + 0.5) / scale
-        }
+        r.sourceCoordinate(o, out: out, in: n, scale: scale)
     }
 
     func nearest(_ v: Float, _ mode: Resize.Rounding, limit: Int) -> Int {
-        let i: Float
-        switch mode {
-        case .floor: i = v.rounded(.down)
-        case .ceil: i = v.rounded(.up)
-        case .roundPreferFloor: i = v == v.rounded(.down) + 0.5 ? v.rounded(.down) : v.rounded()
-        case .roundPreferCeil: i = v == v.rounded(.down) + 0.5 ? v.rounded(.up) : v.rounded()
-        }
-        return min(max(Int(i), 0), limit - 1)
+        let r = Resize(mode: .nearest, coordinates: .asymmetric, rounding: mode, sizes: [], scales: [])
+        return r.nearest(v, limit: limit)
     }
 
     func depthToSpace(_ x: Value, block b: Int, mode: DepthToSpaceMode, outShape: [Int]) -> Value {

@@ -71,6 +71,10 @@ public enum QOp: Codable, Sendable {
     case reshape(QReshape)
     case channelAffine(QChannelAffine)
     case prelu(QPReLU)
+    case resizeNearest(QResizeNearest)
+    case depthToSpace(QDepthToSpace)
+    case slice(QSlice)
+    case resizeBilinear(QResizeBilinear)
 
     /// The op's implementation: the one switch over the cases.
     public var op: any IntegerOp {
@@ -87,6 +91,10 @@ public enum QOp: Codable, Sendable {
         case .reshape(let o): return o
         case .channelAffine(let o): return o
         case .prelu(let o): return o
+        case .resizeNearest(let o): return o
+        case .depthToSpace(let o): return o
+        case .slice(let o): return o
+        case .resizeBilinear(let o): return o
         }
     }
 
