@@ -78,6 +78,20 @@ import Testing
         #expect(a.episodes?.allSatisfy { $0.flash <= space.budget.flash && $0.ram <= space.budget.ram } == true)
     }
 
+    /// The agent must search, not only stay feasible: within 1.10× of the optimum's score on the
+    /// small graph, and the same seed gives the same policy.
+    @Test(arguments: [(0.3, 0.3, UInt64(1)), (0.5, 0.2, 2), (0.6, 0.4, 7)])
+    func haqGetsCloseToTheOptimum(flash: Double, ram: Double, seed: UInt64) throws {
+        let space = try legacySpace(flashFraction: flash, ramFraction: ram, seed: seed)
+        let exact = try ExactSearch.run(space)
+        let options = HAQOptions(episodes: 120, seed: seed, updatesPerEpisode: 8)
+        let a = try HAQSearch.run(space, options: options)
+        let b = try HAQSearch.run(space, options: options)
+        #expect(a.policy == b.policy)
+        #expect(a.evaluation.fits)
+        #expect(a.evaluation.score <= 1.10 * exact.evaluation.score, "haq \(a.evaluation.score) vs exact \(exact.evaluation.score)")
+    }
+
     @Test func infeasibleBudgetNamesTheMinimumAndThePeak() throws {
         let g = try OnnxImporter.load(Fixtures.url("legacy_opset10.onnx"))
         let t = Quantizer.policyTargets(g)
