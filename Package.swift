@@ -49,6 +49,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "QuantizeTests", dependencies: ["Quantize", "Footprint", "Graph", "Import", "Kernels", "TestSupport"]),
         .testTarget(name: "CodegenTests", dependencies: ["Codegen", "Quantize", "Footprint", "Graph", "Import", "Kernels", "TestSupport"]),
+        .testTarget(name: "WatchTests", dependencies: ["Watch", "Pipeline"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Graph", "Search", "Kernels", "TestSupport"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Quantize", "Footprint", "Graph", "Import", "TestSupport"]),
     ],

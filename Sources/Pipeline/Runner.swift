@@ -72,6 +72,8 @@ public struct PipelineRunner {
     public var options: RunOptions
     /// Progress lines for the terminal.
     public var say: @Sendable (String) -> Void
+    /// Calibration shared by the budgets of one model (see `CalibrationMemo`).
+    let calibration = CalibrationMemo()
 
     public init(options: RunOptions, say: @escaping @Sendable (String) -> Void) {
         self.options = options
@@ -114,7 +116,7 @@ public struct PipelineRunner {
         do {
             if let configError { throw configError }
             guard let budget else { throw UsageError("no budget for \(model.lastPathComponent)") }
-            let context = try StageContext(model: model, folder: folder, options: options, budget: budget, store: run.store)
+            let context = try StageContext(model: model, folder: folder, options: options, budget: budget, store: run.store, calibration: calibration)
             runStages(context, &run)
             checkGates(&run, budget: budget)
         } catch {

@@ -38,14 +38,19 @@ import Testing
         let listed = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { !$0.hasPrefix(".") }.sorted()
         #expect(listed == (folders + ["digits_cnn.sweep"]).sorted())
         // Parse and the sensitivity table ran for the first point only; the others restored them.
-        var parsed = 0, sensitivity = 0
+        var parsed = 0, sensitivity = 0, calibrated = 0
         for f in folders {
+            let logs = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("\(f)/logs").path)
+                .map { try String(contentsOf: out.appendingPathComponent("\(f)/logs/\($0)"), encoding: .utf8) }.joined()
+            if logs.contains("calibrating on") { calibrated += 1 }
             let parse = try String(contentsOf: out.appendingPathComponent("\(f)/logs/01-parse.log"), encoding: .utf8)
             let search = try String(contentsOf: out.appendingPathComponent("\(f)/logs/02-search.log"), encoding: .utf8)
             if !(parse.components(separatedBy: "\n").first ?? "").contains("restored from cache") { parsed += 1 }
             if !search.contains("sensitivity restored from cache") { sensitivity += 1 }
         }
         #expect(parsed == 1 && sensitivity == 1, "parse ran \(parsed)×, sensitivity \(sensitivity)×")
+        // Calibration ran once too; the other points reused its statistics.
+        #expect(calibrated == 1, "calibration ran \(calibrated)×")
         // The summary repeats each report.json's figures and names a front and its knee.
         let summary = try json(out.appendingPathComponent("digits_cnn.sweep/summary.json"))
         let points = summary["points"] as? [[String: Any]] ?? []

@@ -34,10 +34,12 @@ final class StageContext {
 
     private var graphMemo: Graph?
     private var dataMemo: (ModelData, CalibrationStats)?
+    private let calibrationMemo: CalibrationMemo?
 
     /// Reads the digests of everything the keys need; fails (as a parse failure) when the model
     /// file cannot be read.
-    init(model: URL, folder: String, options: RunOptions, budget: Budget, store: ArtifactStore?) throws {
+    init(model: URL, folder: String, options: RunOptions, budget: Budget, store: ArtifactStore?, calibration: CalibrationMemo? = nil) throws {
+        self.calibrationMemo = calibration
         self.model = model
         self.folder = folder
         self.options = options
@@ -144,12 +146,19 @@ final class StageContext {
     /// else synthetic) and the calibration statistics.
     func dataAndStats(_ log: StageLog) throws -> (ModelData, CalibrationStats) {
         if let d = dataMemo { return d }
+        let memoKey = [try value(of: .graph), calibrationDigest, validationDigest].joined(separator: "|")
+        if let d = calibrationMemo?.get(memoKey) {
+            log.line("calibration statistics reused from an earlier budget of this run (same graph and data)")
+            dataMemo = d
+            return d
+        }
         let g = try graph(log)
         let data = try ModelData.load(model: model, graph: g, calibration: calibrationFile, validation: validationFile, log: log)
         log.line("calibrating on \(data.calibration.shape[0]) inputs (\(data.synthetic ? "SYNTHETIC" : "from data"))")
         let stats = try Calibrator.collect(graph: g, inputs: data.calibration, synthetic: data.synthetic, threads: options.threads) { log.line($0) }
         try data.check(stats, graph: g)
         dataMemo = (data, stats)
+        calibrationMemo?.set(memoKey, (data, stats))
         return (data, stats)
     }
 
