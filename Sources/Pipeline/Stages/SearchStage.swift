@@ -89,34 +89,9 @@ public enum SearchStage {
                                                 weightVariant: weightVariant) { log.line($0) }
         let checks: [(Double, Double)] = zip(policies, measured).map { (space.score($0), $1) }
         log.line(String(format: "score check: %d policies on %d images, %.2f s", policies.count, checkImages.shape[0], Date().timeIntervalSince(t1)))
-        let rho = spearman(checks.map(\.0), checks.map(\.1))
+        let rho = Sensitivity.spearman(checks.map(\.0), checks.map(\.1))
         if let rho { log.line(String(format: "score vs KL of %d fully quantized policies (simulated in float): Spearman rank correlation %.3f", checks.count, rho)) }
         return Outcome(chosen: chosen, comparison: results, table: table, rankCorrelation: rho, checks: checks, space: space)
-    }
-
-    static func spearman(_ a: [Double], _ b: [Double]) -> Double? {
-        guard a.count >= 3 else { return nil }
-        func ranks(_ v: [Double]) -> [Double] {
-            let order = v.indices.sorted { v[$0] < v[$1] }
-            var r = [Double](repeating: 0, count: v.count)
-            var i = 0
-            while i < order.count {
-                var j = i
-                while j + 1 < order.count && v[order[j + 1]] == v[order[i]] { j += 1 }
-                for k in i...j { r[order[k]] = Double(i + j) / 2 }
-                i = j + 1
-            }
-            return r
-        }
-        let ra = ranks(a), rb = ranks(b)
-        let ma = ra.reduce(0, +) / Double(ra.count), mb = rb.reduce(0, +) / Double(rb.count)
-        var num = 0.0, da = 0.0, db = 0.0
-        for i in ra.indices {
-            num += (ra[i] - ma) * (rb[i] - mb)
-            da += (ra[i] - ma) * (ra[i] - ma)
-            db += (rb[i] - mb) * (rb[i] - mb)
-        }
-        return da > 0 && db > 0 ? num / (da * db).squareRoot() : nil
     }
 }
 
