@@ -95,20 +95,6 @@ public enum SearchStage {
     }
 }
 
-/// SplitMix64: the search's random choices follow the budget's seed, so the same inputs give
-/// the same policy, report and cache entries.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 public struct SearchStageError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
